@@ -1,0 +1,269 @@
+"""``EverTask``: configuration and wiring in one object, the one users hold."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from uuid import UUID
+
+from evertask.di import Container, Lifetime
+from evertask.dispatcher import Dispatcher
+from evertask.errors import NotStartedError, TaskNotFoundError
+from evertask.events import EventBus, TaskCancelled
+from evertask.functions import TaskFunction, make_task_function
+from evertask.queues import Queue, default_capacity, default_parallelism, resolve_queues
+from evertask.recurrence import next_occurrence
+from evertask.registry import Registration, Registry
+from evertask.retry import DEFAULT_RETRY, RetryPolicy
+from evertask.storage.base import Storage, TaskQuery
+from evertask.storage.memory import MemoryStorage
+from evertask.task import StatusChange, Task, TaskRecord, TaskStatus
+from evertask.worker import Worker, WorkerSettings
+
+if TYPE_CHECKING:
+    from evertask.schedule import Schedule
+
+logger = logging.getLogger("evertask")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def utc_now() -> datetime:
+    """The default clock: aware UTC now."""
+    return datetime.now(UTC)
+
+
+class EverTask:
+    """A task application: handlers, dependency providers, storage, queues and the in-process worker.
+
+    ``async with app:`` opens storage and starts the worker (unless ``run_worker=False``, for processes that
+    only dispatch); leaving it stops claiming, lets running tasks finish for ``worker.shutdown_grace``
+    seconds, then interrupts the rest as ``service_stopped`` (they run again at the next start).
+    """
+
+    def __init__(
+        self,
+        storage: Storage | None = None,
+        *,
+        max_parallelism: int | None = None,
+        channel_capacity: int | None = None,
+        default_timeout: timedelta | None = None,
+        default_retry: RetryPolicy = DEFAULT_RETRY,
+        queues: dict[str, Queue] | None = None,
+        serve_queues: Sequence[str] | None = None,
+        run_worker: bool = True,
+        worker: WorkerSettings | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.storage: Storage = storage if storage is not None else MemoryStorage()
+        self.registry = Registry()
+        self.container = Container()
+        self.events = EventBus()
+        self.queues = resolve_queues(
+            queues,
+            max_parallelism=max_parallelism or default_parallelism(),
+            capacity=channel_capacity or default_capacity(),
+            default_timeout=default_timeout,
+            default_retry=default_retry,
+        )
+        self.worker_settings = worker or WorkerSettings()
+        self._serve = list(serve_queues) if serve_queues is not None else list(self.queues)
+        self._run_worker = run_worker
+        self._now = clock
+        self._worker: Worker | None = None
+        self._started = False
+        self._waiters: dict[UUID, list[asyncio.Future[None]]] = {}
+        self.dispatcher = Dispatcher(
+            storage=self.storage,
+            registry=self.registry,
+            queues=self.queues,
+            events=self.events,
+            now=clock,
+            worker=lambda: self._worker,
+        )
+        self.container.provide_value(EverTask, self)
+
+    # -- configuration -------------------------------------------------------------------------------------
+
+    def register(self, handler_cls: type[Any]) -> Registration:
+        """Register a handler class (``Handler[SomeTask]`` or ``SyncHandler[SomeTask]``)."""
+        return self.registry.register(handler_cls)
+
+    def register_module(self, module: ModuleType) -> list[Registration]:
+        """Register every handler class defined in ``module``."""
+        return self.registry.register_module(module)
+
+    def provide(self, dependency: Any, provider: Any, *, lifetime: Lifetime = "scoped") -> None:
+        """Tell the app how to build ``dependency`` for handlers that ask for it (see :class:`Container`)."""
+        self.container.provide(dependency, provider, lifetime=lifetime)
+
+    def task(
+        self,
+        *,
+        name: str | None = None,
+        queue: str | None = None,
+        timeout: timedelta | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Callable[[Callable[P, R]], TaskFunction[P, R]]:
+        """Decorator: make a function a task type; ``await f.dispatch(...)`` stores a call to it."""
+
+        def decorate(fn: Callable[P, R]) -> TaskFunction[P, R]:
+            return make_task_function(self, fn, name=name, queue=queue, timeout=timeout, retry=retry)
+
+        return decorate
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open storage and, unless ``run_worker=False``, start the worker."""
+        if self._started:
+            return
+        await self.storage.open()
+        if self._run_worker:
+            self._worker = Worker(
+                storage=self.storage,
+                registry=self.registry,
+                container=self.container,
+                queues=self.queues,
+                serve=self._serve,
+                events=self.events,
+                now=self._now,
+                settings=self.worker_settings,
+                next_occurrence=next_occurrence,
+                on_finished=self._finished,
+            )
+            self._worker.start()
+        self._started = True
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful stop: finish stores in flight, stop the worker (see the class doc), close storage."""
+        if not self._started:
+            return
+        self._started = False
+        await self.dispatcher.drain()
+        if self._worker is not None:
+            await self._worker.stop(grace)
+            self._worker = None
+        await self.events.aclose()
+        await self.container.aclose()
+        await self.storage.close()
+
+    async def __aenter__(self) -> EverTask:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- dispatching and querying --------------------------------------------------------------------------
+
+    async def dispatch(
+        self,
+        task: Task,
+        *,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+        recurring: Schedule | None = None,
+        key: str | None = None,
+        queue: str | None = None,
+        priority: int = 0,
+    ) -> UUID:
+        """Store ``task`` durably and return its id; it runs now, after ``delay``, at ``at``, or on a schedule.
+
+        ``key`` makes the dispatch idempotent (see the task-keys guide); ``queue`` overrides the handler's
+        queue; higher ``priority`` runs first among due tasks of a queue.
+        """
+        self._require_started()
+        return await self.dispatcher.dispatch(
+            task, delay=delay, at=at, recurring=recurring, key=key, queue=queue, priority=priority
+        )
+
+    async def dispatch_many(
+        self,
+        tasks: Sequence[Task],
+        *,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+        queue: str | None = None,
+        priority: int = 0,
+    ) -> list[UUID]:
+        """Store a batch of tasks in one transaction; returns their ids in order."""
+        self._require_started()
+        return await self.dispatcher.dispatch_many(tasks, delay=delay, at=at, queue=queue, priority=priority)
+
+    async def cancel(self, task_id: UUID) -> bool:
+        """Cancel a task. A waiting one never runs; a running one has its handler cancelled.
+
+        Returns False if the task had already finished. Raises :class:`TaskNotFoundError` for an unknown id.
+        """
+        self._require_started()
+        now = self._now()
+        result = await self.storage.cancel(task_id, now=now)
+        if result.previous is None:
+            raise TaskNotFoundError(task_id)
+        if result.cancel_requested:
+            if self._worker is not None:
+                self._worker.executor.request_stop(task_id, "cancel")
+            return True
+        if result.cancelled:
+            record = await self.storage.get(task_id)
+            if record is not None and self.events.active:
+                self.events.publish(TaskCancelled(task_id, record.type, record.queue, record.attempts, now))
+            self._finished(task_id, TaskStatus.cancelled)
+        return result.cancelled
+
+    async def get(self, task_id: UUID) -> TaskRecord | None:
+        """The stored task, or None."""
+        return await self.storage.get(task_id)
+
+    async def history(self, task_id: UUID) -> list[StatusChange]:
+        """The recorded status changes of a task, oldest first."""
+        return await self.storage.history(task_id)
+
+    async def list_tasks(self, query: TaskQuery | None = None) -> list[TaskRecord]:
+        """Stored tasks, newest first (see :class:`TaskQuery` for filters)."""
+        return await self.storage.list_tasks(query or TaskQuery())
+
+    async def wait(self, task_id: UUID, timeout: float | None = None, poll_interval: float = 0.5) -> TaskRecord:
+        """Wait until the task reaches a final status and return it.
+
+        Tasks run by this process wake the waiter at once; for tasks run elsewhere, storage is polled every
+        ``poll_interval`` seconds. Raises ``TimeoutError`` after ``timeout`` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            while True:
+                future = asyncio.get_running_loop().create_future()
+                self._waiters.setdefault(task_id, []).append(future)
+                try:
+                    record = await self.storage.get(task_id)
+                    if record is None:
+                        raise TaskNotFoundError(task_id)
+                    if record.status.is_final:
+                        return record
+                    await asyncio.wait([future], timeout=poll_interval)
+                finally:
+                    self._forget_waiter(task_id, future)
+
+    def _forget_waiter(self, task_id: UUID, future: asyncio.Future[None]) -> None:
+        waiters = self._waiters.get(task_id)
+        if waiters is not None and future in waiters:
+            waiters.remove(future)
+            if not waiters:
+                del self._waiters[task_id]
+
+    def _finished(self, task_id: UUID, status: TaskStatus) -> None:
+        if not status.is_final:
+            return
+        for future in self._waiters.pop(task_id, ()):
+            if not future.done():
+                future.set_result(None)
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise NotStartedError("start the app first: `async with app:` or `await app.start()`")

@@ -1,0 +1,192 @@
+"""The client side: validate a dispatch, store it (group commit), wake the local worker."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from evertask.batching import GroupCommitter
+from evertask.errors import (
+    InvalidScheduleError,
+    InvalidTaskKeyError,
+    QueueFullError,
+    UnknownQueueError,
+)
+from evertask.events import EventBus, TaskDispatched
+from evertask.queues import DEFAULT_QUEUE, RECURRING_QUEUE, ResolvedQueue
+from evertask.registry import Registry
+from evertask.serialization import dump_payload
+from evertask.storage.base import NewTask, Storage
+from evertask.task import Task, TaskStatus
+
+if TYPE_CHECKING:
+    from evertask.schedule import Schedule
+    from evertask.worker import Worker
+
+MAX_KEY_LENGTH = 200
+
+
+class Dispatcher:
+    """Turns dispatch calls into stored tasks. Nothing is stored unless every check passes."""
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        registry: Registry,
+        queues: dict[str, ResolvedQueue],
+        events: EventBus,
+        now: Callable[[], datetime],
+        worker: Callable[[], Worker | None],
+    ) -> None:
+        self._storage = storage
+        self._registry = registry
+        self._queues = queues
+        self._events = events
+        self._now = now
+        self._worker = worker
+        self._committer: GroupCommitter[NewTask, UUID] = GroupCommitter(storage.add)
+
+    def prepare(
+        self,
+        task: Task,
+        *,
+        now: datetime,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+        recurring: Schedule | None = None,
+        key: str | None = None,
+        queue: str | None = None,
+        priority: int = 0,
+    ) -> NewTask:
+        """Validate a dispatch and build the row to store; raises a clear error and stores nothing."""
+        registration = self._registry.for_task(task)
+        payload = dump_payload(task)
+        scheduled_at, schedule_json = _due_time(now, delay, at, recurring)
+        queue_name = queue or registration.queue or (RECURRING_QUEUE if recurring is not None else DEFAULT_QUEUE)
+        if queue_name not in self._queues:
+            raise UnknownQueueError(queue_name)
+        if key is not None and len(key) > MAX_KEY_LENGTH:
+            raise InvalidTaskKeyError(key, f"{len(key)} characters; the limit is {MAX_KEY_LENGTH}")
+        return NewTask(
+            id=uuid.uuid4(),
+            type=registration.name,
+            payload=payload,
+            queue=queue_name,
+            created_at=now,
+            scheduled_at=scheduled_at,
+            status=TaskStatus.queued if scheduled_at <= now else TaskStatus.pending,
+            priority=priority,
+            key=key or None,
+            schedule=schedule_json,
+        )
+
+    async def dispatch(
+        self,
+        task: Task,
+        *,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+        recurring: Schedule | None = None,
+        key: str | None = None,
+        queue: str | None = None,
+        priority: int = 0,
+    ) -> UUID:
+        """Store one task durably and return its id (an existing task's id under the key rules)."""
+        now = self._now()
+        new = self.prepare(
+            task, now=now, delay=delay, at=at, recurring=recurring, key=key, queue=queue, priority=priority
+        )
+        new = await self._make_room(new)
+        task_id = await self._committer.submit(new)
+        self._stored([new], [task_id], now)
+        return task_id
+
+    async def dispatch_many(
+        self,
+        tasks: Sequence[Task],
+        *,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+        queue: str | None = None,
+        priority: int = 0,
+    ) -> list[UUID]:
+        """Store a batch in one transaction and return the ids in order; all or nothing."""
+        now = self._now()
+        rows = [self.prepare(t, now=now, delay=delay, at=at, queue=queue, priority=priority) for t in tasks]
+        ids = await self._storage.add(rows)
+        self._stored(rows, ids, now)
+        return ids
+
+    async def _make_room(self, new: NewTask) -> NewTask:
+        worker = self._worker()
+        local = worker.queues.get(new.queue) if worker is not None else None
+        if local is None or new.status is not TaskStatus.queued or not local.is_full:
+            return new
+        if local.queue.when_full == "raise":
+            raise QueueFullError(new.queue, local.queue.capacity)
+        if local.queue.when_full == "fallback_to_default" and new.queue != DEFAULT_QUEUE:
+            return await self._make_room(_moved(new, DEFAULT_QUEUE))
+        while local.is_full:
+            await local.room.wait()
+        return new
+
+    def _stored(self, rows: Sequence[NewTask], ids: Sequence[UUID], now: datetime) -> None:
+        worker = self._worker()
+        publish = self._events.active
+        for row, task_id in zip(rows, ids, strict=True):
+            if worker is not None:
+                local = worker.queues.get(row.queue)
+                if local is not None:
+                    if row.status is TaskStatus.queued and task_id == row.id:
+                        local.add_backlog(1)
+                    local.notify(row.scheduled_at, now)
+            if publish:
+                self._events.publish(TaskDispatched(task_id, row.type, row.queue, 0, now, row.scheduled_at))
+
+    async def drain(self) -> None:
+        """Wait until every dispatch in flight is stored."""
+        await self._committer.drain()
+
+
+def _due_time(
+    now: datetime, delay: timedelta | None, at: datetime | None, recurring: Schedule | None
+) -> tuple[datetime, str | None]:
+    given = sum(x is not None for x in (delay, at, recurring))
+    if given > 1:
+        raise InvalidScheduleError(
+            (delay, at, recurring),
+            "give at most one of delay=, at= and recurring= (a recurring schedule has its own "
+            "starting_after() and starting_at())",
+        )
+    if delay is not None:
+        if not isinstance(delay, timedelta):
+            raise InvalidScheduleError(delay, "delay must be a datetime.timedelta")
+        if delay < timedelta(0):
+            raise InvalidScheduleError(delay, "a delay cannot be negative")
+        return now + delay, None
+    if at is not None:
+        if not isinstance(at, datetime):
+            raise InvalidScheduleError(at, "at must be a datetime.datetime")
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise InvalidScheduleError(at, "a naive datetime is ambiguous; give it a tzinfo (e.g. UTC)")
+        return max(at.astimezone(now.tzinfo), now), None
+    if recurring is not None:
+        first = recurring.first_run(now)
+        if first is None:
+            raise InvalidScheduleError(recurring.describe(), "the schedule has no occurrence after now")
+        return max(first, now), _schedule_json(recurring)
+    return now, None
+
+
+def _schedule_json(schedule: Schedule) -> str:
+    return json.dumps(schedule.to_json(), separators=(",", ":"), sort_keys=True)
+
+
+def _moved(new: NewTask, queue: str) -> NewTask:
+    return replace(new, queue=queue)

@@ -1,0 +1,211 @@
+"""The one exception hierarchy of evertask.
+
+Every error a caller can provoke is a subclass of :class:`EverTaskError`, named for what the caller did or what
+failed, and carries the offending value so that a log line alone explains it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+
+class EverTaskError(Exception):
+    """Base class of every error raised by evertask."""
+
+
+class ConfigurationError(EverTaskError):
+    """The application, a queue or a handler is configured in a way that cannot work."""
+
+
+class HandlerAlreadyRegisteredError(ConfigurationError):
+    """A second handler was registered for a task type that already has one."""
+
+    def __init__(self, task_type: str) -> None:
+        super().__init__(f"a handler for task type {task_type!r} is already registered")
+        self.task_type = task_type
+
+
+class UnknownTaskTypeError(EverTaskError):
+    """A task type has no registered handler (at dispatch) or no known class (when loading a stored task)."""
+
+    def __init__(self, task_type: str) -> None:
+        super().__init__(
+            f"no handler is registered for task type {task_type!r}; "
+            "register one with app.register(...) or app.register_module(...)"
+        )
+        self.task_type = task_type
+
+
+class MissingDependencyError(ConfigurationError):
+    """A handler's constructor asks for a type that no provider supplies."""
+
+    def __init__(self, dependency: Any, consumer: str) -> None:
+        name = getattr(dependency, "__qualname__", repr(dependency))
+        super().__init__(f"{consumer} needs {name}, but no provider is registered for it (use app.provide)")
+        self.dependency = dependency
+        self.consumer = consumer
+
+
+class InvalidTaskError(EverTaskError):
+    """What was dispatched cannot become a stored task; nothing was stored."""
+
+
+class SerializationError(InvalidTaskError):
+    """A task payload cannot be turned into JSON, or stored JSON no longer fits its task class."""
+
+    def __init__(self, task_type: str, reason: str) -> None:
+        super().__init__(f"task {task_type!r} cannot be serialised: {reason}")
+        self.task_type = task_type
+        self.reason = reason
+
+
+class InvalidScheduleError(InvalidTaskError):
+    """A delay, a date or a recurring schedule is not usable (negative delay, naive datetime, bad cron...)."""
+
+    def __init__(self, value: Any, reason: str) -> None:
+        super().__init__(f"invalid schedule {value!r}: {reason}")
+        self.value = value
+        self.reason = reason
+
+
+class InvalidTaskKeyError(InvalidTaskError):
+    """A task key is longer than the 200 characters storage accepts."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        shown = key if len(key) <= 60 else key[:57] + "..."
+        super().__init__(f"invalid task key {shown!r}: {reason}")
+        self.key = key
+
+
+class TaskNotFoundError(EverTaskError):
+    """No stored task has this id."""
+
+    def __init__(self, task_id: UUID) -> None:
+        super().__init__(f"no task with id {task_id}")
+        self.task_id = task_id
+
+
+class QueueFullError(EverTaskError):
+    """A queue configured with ``when_full="raise"`` has no room for another task."""
+
+    def __init__(self, queue: str, capacity: int) -> None:
+        super().__init__(f"queue {queue!r} is full ({capacity} tasks waiting)")
+        self.queue = queue
+        self.capacity = capacity
+
+
+class UnknownQueueError(ConfigurationError):
+    """A task was sent to a queue the application does not define."""
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"queue {queue!r} is not configured")
+        self.queue = queue
+
+
+class StorageError(EverTaskError):
+    """The storage backend failed; the message names the backend (passwords hidden)."""
+
+
+class StorageUnavailableError(StorageError):
+    """The database could not be reached."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"storage at {url} is unavailable: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class TaskTimeoutError(EverTaskError, TimeoutError):
+    """An attempt ran longer than its timeout and was cancelled."""
+
+    def __init__(self, task_id: UUID, timeout_seconds: float) -> None:
+        super().__init__(f"task {task_id} timed out after {timeout_seconds:g} s")
+        self.task_id = task_id
+        self.timeout_seconds = timeout_seconds
+
+
+class TaskCancelledError(EverTaskError):
+    """The task was cancelled while running; ``on_error`` receives this."""
+
+    def __init__(self, task_id: UUID, reason: str = "cancelled by request") -> None:
+        super().__init__(f"task {task_id} was cancelled: {reason}")
+        self.task_id = task_id
+        self.reason = reason
+
+
+class NotStartedError(EverTaskError):
+    """An operation needs the application to be started (``async with app``)."""
+
+
+# --- mediator (commands, queries, notifications) ---------------------------------------------------------
+
+
+class DuplicateHandlerError(ConfigurationError):
+    """A second handler was registered for a command or query that already has its one handler."""
+
+    def __init__(self, request_type: str, existing: str, duplicate: str) -> None:
+        super().__init__(
+            f"{request_type!r} already has the handler {existing}; {duplicate} cannot be a second one "
+            "(a command or query has exactly one handler; notifications may have many)"
+        )
+        self.request_type = request_type
+        self.existing = existing
+        self.duplicate = duplicate
+
+
+class MissingHandlerError(ConfigurationError):
+    """A command or query (or a deferred message) was sent, but no handler is registered for its type."""
+
+    def __init__(self, request_type: str) -> None:
+        super().__init__(f"no handler is registered for {request_type!r}; register one with mediator.register(...)")
+        self.request_type = request_type
+
+
+class Rejected(EverTaskError):
+    """A queued mediator refused a request, or dropped it before it ran; the handler never ran.
+
+    ``reason`` is ``"queue_full"`` (``when_full="drop_write"`` and no room), ``"evicted"`` (a newer request
+    took its place: ``drop_oldest`` / ``drop_newest``) or ``"closed"`` (the mediator was shutting down).
+    """
+
+    def __init__(self, request_type: str, reason: str, detail: str = "") -> None:
+        super().__init__(f"request {request_type!r} was rejected ({reason}){': ' + detail if detail else ''}")
+        self.request_type = request_type
+        self.reason = reason
+
+
+class RequestValidationError(EverTaskError, ValueError):
+    """A request's validators found problems; the handler did not run. Never retried."""
+
+    def __init__(self, request_type: str, failures: tuple[str, ...]) -> None:
+        super().__init__(f"{request_type!r} is invalid: " + "; ".join(failures))
+        self.request_type = request_type
+        self.failures = failures
+
+
+class RequestTimeoutError(EverTaskError, TimeoutError):
+    """A request's handler ran longer than the request type's ``timeout`` and was cancelled."""
+
+    def __init__(self, request_type: str, timeout_seconds: float) -> None:
+        super().__init__(f"{request_type!r} timed out after {timeout_seconds:g} s")
+        self.request_type = request_type
+        self.timeout_seconds = timeout_seconds
+
+
+class DuplicateRequestError(EverTaskError):
+    """A request with this idempotency key is still running; its first result is not known yet."""
+
+    def __init__(self, request_type: str, key: str) -> None:
+        super().__init__(f"{request_type!r} with idempotency key {key!r} is already in progress")
+        self.request_type = request_type
+        self.key = key
+
+
+class IdempotencyKeyReusedError(EverTaskError):
+    """An idempotency key already answered a request with a different payload."""
+
+    def __init__(self, request_type: str, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} of {request_type!r} was already used for a different payload")
+        self.request_type = request_type
+        self.key = key

@@ -1,0 +1,176 @@
+"""The storage contract: everything a backend must do, and what callers may rely on.
+
+A backend is one module implementing :class:`Storage`; ``tests/contract`` proves each one with the same suite.
+Rules every backend keeps:
+
+- Every method is safe to call concurrently from many coroutines (and, for server databases, many processes).
+- Every change of a task's status is written together with a :class:`~evertask.task.StatusChange` row in the
+  same transaction (subject to the audit level), so the history never disagrees with the task.
+- Times passed in and returned are timezone-aware UTC datetimes; the caller owns the clock (``now``
+  arguments), which keeps backends deterministic under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+from uuid import UUID
+
+from evertask.task import StatusChange, TaskRecord, TaskStatus
+
+AuditLevel = Literal["full", "minimal", "errors", "none"]
+"""How much history is kept: every transition; only final ones; only failures; nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """A task to store. ``status`` is ``queued`` when due at once and ``pending`` when it waits for its time."""
+
+    id: UUID
+    type: str
+    payload: str
+    queue: str
+    created_at: datetime
+    scheduled_at: datetime
+    status: TaskStatus = TaskStatus.queued
+    priority: int = 0
+    key: str | None = None
+    schedule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one claimed attempt ended; written only while ``owner`` and ``fence`` still hold the claim.
+
+    ``status`` is final (completed, failed, cancelled), ``service_stopped`` (shutdown: claimable again at
+    once), or ``pending`` with ``next_run`` (a retry, or the next occurrence of a recurring task).
+    ``run_finished`` marks the end of one run of a recurring series: ``run_count`` grows by one, ``last_run_at``
+    becomes ``at`` and ``attempts`` starts again at zero.
+    """
+
+    id: UUID
+    owner: str
+    fence: int
+    status: TaskStatus
+    at: datetime
+    error: str | None = None
+    next_run: datetime | None = None
+    run_finished: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """Tasks claimed for a worker, and when the next claimable task of those queues falls due (None: none)."""
+
+    tasks: list[TaskRecord]
+    next_due: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatResult:
+    """What a heartbeat learnt: tasks whose cancellation was asked for, and tasks this owner no longer holds."""
+
+    cancel_requested: frozenset[UUID] = frozenset()
+    lost: frozenset[UUID] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    """Filters for :meth:`Storage.list_tasks`; results are newest first."""
+
+    statuses: frozenset[TaskStatus] | None = None
+    queue: str | None = None
+    type: str | None = None
+    recurring: bool | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """What :meth:`Storage.cancel` found: the status before (None if no such task) and whether it changed."""
+
+    previous: TaskStatus | None
+    cancelled: bool = False
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long finished tasks and history rows are kept (None: forever)."""
+
+    completed_tasks_days: float | None = None
+    history_days: float | None = None
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """The whole contract between evertask and a database."""
+
+    async def open(self) -> None:
+        """Connect and, if configured, migrate. Raises ``StorageUnavailableError`` naming the URL."""
+
+    async def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    async def add(self, tasks: Sequence[NewTask]) -> list[UUID]:
+        """Store ``tasks`` durably in one transaction and return their ids in order.
+
+        A task with a ``key`` that another stored task already has follows the key rules: that task
+        ``in_progress`` -> its id is returned and nothing changes; ``pending``/``queued``/``service_stopped``
+        -> its payload, queue, priority, schedule and due time are replaced in place, its id returned;
+        final -> it is deleted (with its history) and the new task stored. Two concurrent adds with one key
+        end with exactly one task.
+        """
+
+    async def get(self, task_id: UUID) -> TaskRecord | None:
+        """The task with this id, or None."""
+
+    async def list_tasks(self, query: TaskQuery) -> list[TaskRecord]:
+        """Tasks matching ``query``, newest first."""
+
+    async def count_by_status(self, queue: str | None = None) -> dict[TaskStatus, int]:
+        """How many tasks are in each status (statuses with none may be absent)."""
+
+    async def history(self, task_id: UUID) -> list[StatusChange]:
+        """The recorded transitions of a task, oldest first."""
+
+    async def claim(
+        self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
+    ) -> ClaimResult:
+        """Atomically take up to ``limit`` claimable tasks due at ``now`` from ``queues`` for ``owner``.
+
+        Claimable means ``pending``, ``queued`` or ``service_stopped`` with ``scheduled_at <= now``; order is
+        priority (higher first), then due time, then dispatch order. Each claimed task becomes ``in_progress``
+        with ``owner``, ``lease_until``, ``started_at = now``, ``attempts + 1`` and ``fence + 1``. No task is
+        ever claimed by two owners at once.
+        """
+
+    async def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Record how attempts ended, in one transaction; per outcome, whether it was applied.
+
+        An outcome applies only if the task is still ``in_progress`` under the same owner and fence; otherwise
+        it is ignored (another worker owns the task now), and the task is left as it is.
+        """
+
+    async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
+        """Extend the lease of ``owner``'s running tasks; report cancellations asked for and claims lost."""
+
+    async def recover_expired(self, *, now: datetime, max_recoveries: int) -> list[TaskRecord]:
+        """Return tasks whose lease expired (their worker died) to ``pending``, due at once.
+
+        Each recovery is counted; a task recovered more than ``max_recoveries`` times is ``failed`` instead
+        (it keeps killing its worker). Returns the tasks as they are after the change.
+        """
+
+    async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:
+        """Cancel a task: a waiting one becomes ``cancelled`` at once; a running one is flagged
+        ``cancel_requested`` (its worker learns it at the next heartbeat); a final one is left as it is."""
+
+    async def reschedule(self, task_id: UUID, *, now: datetime, scheduled_at: datetime) -> bool:
+        """Move a waiting task (pending, queued, service_stopped) to ``scheduled_at``; False if not waiting."""
+
+    async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
+        """Delete finished tasks and history older than ``policy`` allows; returns how many tasks went."""

@@ -1,0 +1,334 @@
+"""In-memory storage: the twin of the database backends, for tests and for work that may be lost on exit.
+
+It keeps the whole contract (claims, leases, fencing, key rules, history) so that code tested against it
+behaves the same on a database. Due tasks wait in two heaps per queue: one ordered by due time for tasks not
+yet due, one ordered by priority for due ones, so neither claiming nor dispatching slows down with many
+delayed tasks. Heap entries are invalidated lazily by a per-row version number.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
+from uuid import UUID
+
+from evertask.storage.audit import AuditFilter
+from evertask.storage.base import (
+    AuditLevel,
+    CancelResult,
+    ClaimResult,
+    HeartbeatResult,
+    NewTask,
+    Outcome,
+    RetentionPolicy,
+    TaskQuery,
+)
+from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
+
+_RECORD_FIELDS = tuple(f.name for f in fields(TaskRecord))
+
+
+@dataclass(slots=True)
+class _Row:
+    id: UUID
+    type: str
+    payload: str
+    status: TaskStatus
+    queue: str
+    created_at: datetime
+    scheduled_at: datetime
+    priority: int
+    key: str | None
+    schedule: str | None
+    seq: int
+    version: int = 0
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    last_error: str | None = None
+    run_count: int = 0
+    last_run_at: datetime | None = None
+    owner: str | None = None
+    fence: int = 0
+    lease_until: datetime | None = None
+    recoveries: int = 0
+    cancel_requested: bool = False
+
+    def record(self) -> TaskRecord:
+        return TaskRecord(**{name: getattr(self, name) for name in _RECORD_FIELDS})
+
+
+class MemoryStorage:
+    """Storage in this process's memory. Fast and exact, but everything is gone when the process ends."""
+
+    def __init__(self, *, audit: AuditLevel = "full") -> None:
+        self._rows: dict[UUID, _Row] = {}
+        self._keys: dict[str, UUID] = {}
+        self._history: dict[UUID, list[StatusChange]] = {}
+        self._audit = AuditFilter(audit)
+        # (due timestamp, seq, version, id) and (-priority, due timestamp, seq, version, id)
+        self._waiting: dict[str, list[tuple[float, int, int, UUID]]] = {}
+        self._ready: dict[str, list[tuple[int, float, int, int, UUID]]] = {}
+        self._seq = count()
+
+    async def open(self) -> None:
+        """Nothing to connect to."""
+
+    async def close(self) -> None:
+        """Nothing to release; the tasks stay until the object is dropped."""
+
+    async def add(self, tasks: Sequence[NewTask]) -> list[UUID]:
+        """Store tasks; see :meth:`evertask.storage.base.Storage.add` for the key rules."""
+        return [self._add_one(task) for task in tasks]
+
+    def _add_one(self, task: NewTask) -> UUID:
+        if task.key:
+            existing_id = self._keys.get(task.key)
+            existing = self._rows.get(existing_id) if existing_id else None
+            if existing is not None:
+                if existing.status is TaskStatus.in_progress:
+                    return existing.id
+                if existing.status.is_final:
+                    self._delete(existing)
+                else:
+                    self._update_waiting(existing, task)
+                    return existing.id
+        row = _Row(
+            id=task.id,
+            type=task.type,
+            payload=task.payload,
+            status=task.status,
+            queue=task.queue,
+            created_at=task.created_at,
+            scheduled_at=task.scheduled_at,
+            priority=task.priority,
+            key=task.key or None,
+            schedule=task.schedule,
+            seq=next(self._seq),
+        )
+        self._rows[row.id] = row
+        if row.key:
+            self._keys[row.key] = row.id
+        self._record(row, None, row.status, task.created_at, None)
+        self._enqueue(row)
+        return row.id
+
+    def _update_waiting(self, row: _Row, task: NewTask) -> None:
+        previous = row.status
+        row.payload, row.queue, row.priority = task.payload, task.queue, task.priority
+        row.schedule, row.scheduled_at, row.status = task.schedule, task.scheduled_at, task.status
+        row.version += 1
+        if previous is not task.status:
+            self._record(row, previous, task.status, task.created_at, None)
+        self._enqueue(row)
+
+    def _delete(self, row: _Row) -> None:
+        del self._rows[row.id]
+        self._history.pop(row.id, None)
+        if row.key and self._keys.get(row.key) == row.id:
+            del self._keys[row.key]
+
+    def _enqueue(self, row: _Row) -> None:
+        heapq.heappush(
+            self._waiting.setdefault(row.queue, []),
+            (row.scheduled_at.timestamp(), row.seq, row.version, row.id),
+        )
+
+    def _valid(self, task_id: UUID, version: int, queue: str) -> _Row | None:
+        row = self._rows.get(task_id)
+        if row is None or row.version != version or row.queue != queue or row.status not in CLAIMABLE_STATUSES:
+            return None
+        return row
+
+    def _record(self, row: _Row, before: TaskStatus | None, after: TaskStatus, at: datetime, error: str | None) -> None:
+        if self._audit.keeps(after, error):
+            self._history.setdefault(row.id, []).append(StatusChange(row.id, before, after, at, error))
+
+    async def get(self, task_id: UUID) -> TaskRecord | None:
+        """The task with this id, or None."""
+        row = self._rows.get(task_id)
+        return row.record() if row else None
+
+    async def list_tasks(self, query: TaskQuery) -> list[TaskRecord]:
+        """Tasks matching ``query``, newest first."""
+        matching = [
+            row
+            for row in self._rows.values()
+            if (query.statuses is None or row.status in query.statuses)
+            and (query.queue is None or row.queue == query.queue)
+            and (query.type is None or row.type == query.type)
+            and (query.recurring is None or (row.schedule is not None) == query.recurring)
+        ]
+        matching.sort(key=lambda r: (r.created_at, r.seq), reverse=True)
+        return [row.record() for row in matching[query.offset : query.offset + query.limit]]
+
+    async def count_by_status(self, queue: str | None = None) -> dict[TaskStatus, int]:
+        """How many tasks are in each status."""
+        counts: dict[TaskStatus, int] = {}
+        for row in self._rows.values():
+            if queue is None or row.queue == queue:
+                counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    async def history(self, task_id: UUID) -> list[StatusChange]:
+        """The recorded transitions of a task, oldest first."""
+        return list(self._history.get(task_id, ()))
+
+    async def claim(
+        self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
+    ) -> ClaimResult:
+        """Take up to ``limit`` due tasks; see :meth:`evertask.storage.base.Storage.claim`."""
+        now_ts = now.timestamp()
+        claimed: list[TaskRecord] = []
+        for queue in queues:
+            self._promote_due(queue, now_ts)
+            ready = self._ready.get(queue)
+            while ready and len(claimed) < limit:
+                _, _, _, version, task_id = heapq.heappop(ready)
+                row = self._valid(task_id, version, queue)
+                if row is None:
+                    continue
+                self._record(row, row.status, TaskStatus.in_progress, now, None)
+                row.status, row.owner, row.lease_until, row.started_at = (
+                    TaskStatus.in_progress,
+                    owner,
+                    lease_until,
+                    now,
+                )
+                row.attempts += 1
+                row.fence += 1
+                row.version += 1
+                claimed.append(row.record())
+        return ClaimResult(claimed, self._next_due(queues))
+
+    def _promote_due(self, queue: str, now_ts: float) -> None:
+        waiting = self._waiting.get(queue)
+        if not waiting:
+            return
+        ready = self._ready.setdefault(queue, [])
+        while waiting and waiting[0][0] <= now_ts:
+            due_ts, seq, version, task_id = heapq.heappop(waiting)
+            row = self._valid(task_id, version, queue)
+            if row is not None:
+                heapq.heappush(ready, (-row.priority, due_ts, seq, version, task_id))
+
+    def _next_due(self, queues: Sequence[str]) -> datetime | None:
+        earliest: datetime | None = None
+        for queue in queues:
+            heaps: tuple[list[Any] | None, ...] = (self._ready.get(queue), self._waiting.get(queue))
+            for heap in heaps:
+                while heap and self._valid(heap[0][-1], heap[0][-2], queue) is None:
+                    heapq.heappop(heap)
+                if heap:
+                    due = self._rows[heap[0][-1]].scheduled_at
+                    earliest = due if earliest is None or due < earliest else earliest
+        return earliest
+
+    async def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Record how attempts ended; fenced by owner and fence."""
+        return [self._finish_one(outcome) for outcome in outcomes]
+
+    def _finish_one(self, outcome: Outcome) -> bool:
+        row = self._rows.get(outcome.id)
+        if (
+            row is None
+            or row.status is not TaskStatus.in_progress
+            or row.owner != outcome.owner
+            or row.fence != outcome.fence
+        ):
+            return False
+        self._record(row, row.status, outcome.status, outcome.at, outcome.error)
+        row.status, row.owner, row.lease_until = outcome.status, None, None
+        row.cancel_requested = False
+        row.last_error = outcome.error if outcome.error is not None else row.last_error
+        row.version += 1
+        if outcome.run_finished:
+            row.run_count += 1
+            row.last_run_at = outcome.at
+            row.attempts = 0
+        if outcome.status.is_final:
+            row.finished_at = outcome.at
+            return True
+        if outcome.next_run is not None:
+            row.scheduled_at = outcome.next_run
+        self._enqueue(row)
+        return True
+
+    async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
+        """Extend leases; report cancellations asked for and claims lost."""
+        cancel: set[UUID] = set()
+        lost: set[UUID] = set()
+        for task_id in task_ids:
+            row = self._rows.get(task_id)
+            if row is None or row.owner != owner or row.status is not TaskStatus.in_progress:
+                lost.add(task_id)
+                continue
+            row.lease_until = lease_until
+            if row.cancel_requested:
+                cancel.add(task_id)
+        return HeartbeatResult(frozenset(cancel), frozenset(lost))
+
+    async def recover_expired(self, *, now: datetime, max_recoveries: int) -> list[TaskRecord]:
+        """Return tasks with expired leases to pending (or fail them past ``max_recoveries``)."""
+        recovered: list[TaskRecord] = []
+        for row in list(self._rows.values()):
+            if row.status is not TaskStatus.in_progress or row.lease_until is None or row.lease_until > now:
+                continue
+            row.recoveries += 1
+            row.owner, row.lease_until = None, None
+            row.version += 1
+            if row.recoveries > max_recoveries:
+                error = f"abandoned: its worker stopped responding {row.recoveries} times"
+                self._record(row, row.status, TaskStatus.failed, now, error)
+                row.status, row.finished_at, row.last_error = TaskStatus.failed, now, error
+            else:
+                self._record(row, row.status, TaskStatus.pending, now, "lease expired: worker presumed dead")
+                row.status, row.scheduled_at = TaskStatus.pending, now
+                self._enqueue(row)
+            recovered.append(row.record())
+        return recovered
+
+    async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:
+        """Cancel a waiting task at once; flag a running one."""
+        row = self._rows.get(task_id)
+        if row is None:
+            return CancelResult(None)
+        previous = row.status
+        if previous is TaskStatus.in_progress:
+            row.cancel_requested = True
+            return CancelResult(previous, cancel_requested=True)
+        if previous.is_final:
+            return CancelResult(previous)
+        self._record(row, previous, TaskStatus.cancelled, now, None)
+        row.status, row.finished_at = TaskStatus.cancelled, now
+        row.version += 1
+        return CancelResult(previous, cancelled=True)
+
+    async def reschedule(self, task_id: UUID, *, now: datetime, scheduled_at: datetime) -> bool:
+        """Move a waiting task to ``scheduled_at``."""
+        row = self._rows.get(task_id)
+        if row is None or row.status not in CLAIMABLE_STATUSES:
+            return False
+        row.scheduled_at = scheduled_at
+        row.version += 1
+        self._enqueue(row)
+        return True
+
+    async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
+        """Delete finished tasks and history older than ``policy`` allows."""
+        removed = 0
+        if policy.completed_tasks_days is not None:
+            cutoff = now - timedelta(days=policy.completed_tasks_days)
+            for row in list(self._rows.values()):
+                if row.status.is_final and row.finished_at is not None and row.finished_at < cutoff:
+                    self._delete(row)
+                    removed += 1
+        if policy.history_days is not None:
+            cutoff = now - timedelta(days=policy.history_days)
+            for task_id, changes in self._history.items():
+                self._history[task_id] = [c for c in changes if c.at >= cutoff]
+        return removed

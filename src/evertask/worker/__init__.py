@@ -1,0 +1,132 @@
+"""The worker: per-queue fetch loops, the executor, leases and heartbeats, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from evertask.batching import GroupCommitter
+from evertask.di import Container
+from evertask.events import EventBus
+from evertask.queues import ResolvedQueue
+from evertask.registry import Registry
+from evertask.storage.base import Outcome, Storage
+from evertask.task import TaskStatus
+from evertask.worker.executor import Executor
+from evertask.worker.leases import LeaseKeeper
+from evertask.worker.outcomes import NextOccurrence, OutcomeRecorder
+from evertask.worker.queue_worker import QueueWorker
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """Timings of the worker. The defaults recover a dead worker's tasks in about ``lease`` (10 s)."""
+
+    heartbeat_interval: float = 2.0
+    """Seconds between heartbeats (lease renewal, remote cancellations, reaping dead workers' tasks)."""
+    lease: timedelta = timedelta(seconds=10)
+    """How long a claim stays valid without a heartbeat: a worker silent this long is presumed dead."""
+    poll_interval: float = 1.0
+    """Longest sleep of a fetch loop: the safety net for tasks stored by other processes."""
+    max_recoveries: int = 3
+    """A task whose worker died more than this many times is failed (poison protection)."""
+    shutdown_grace: float = 10.0
+    """Seconds running tasks get to finish at shutdown before they are interrupted (service_stopped)."""
+
+
+def make_owner_id() -> str:
+    """A worker identity unique across machines and restarts: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    """Claims and runs tasks of the queues it serves, from storage, until stopped."""
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        registry: Registry,
+        container: Container,
+        queues: dict[str, ResolvedQueue],
+        serve: Sequence[str],
+        events: EventBus,
+        now: Callable[[], datetime],
+        settings: WorkerSettings,
+        next_occurrence: NextOccurrence,
+        on_finished: Callable[[UUID, TaskStatus], None],
+    ) -> None:
+        self.owner = make_owner_id()
+        self.settings = settings
+        self._threads = ThreadPoolExecutor(
+            max_workers=sum(queues[name].max_parallelism for name in serve), thread_name_prefix="evertask"
+        )
+        committer: GroupCommitter[Outcome, bool] = GroupCommitter(storage.finish)
+        recorder = OutcomeRecorder(
+            owner=self.owner,
+            committer=committer,
+            events=events,
+            now=now,
+            next_occurrence=next_occurrence,
+            on_finished=on_finished,
+            on_rescheduled=self.notify_due,
+        )
+        self.executor = Executor(
+            owner=self.owner,
+            registry=registry,
+            container=container,
+            queues=queues,
+            recorder=recorder,
+            events=events,
+            now=now,
+            threads=self._threads,
+        )
+        self.queues = {
+            name: QueueWorker(
+                queues[name],
+                storage=storage,
+                executor=self.executor,
+                now=now,
+                lease=settings.lease,
+                poll_interval=settings.poll_interval,
+            )
+            for name in serve
+        }
+        self._leases = LeaseKeeper(
+            storage=storage,
+            executor=self.executor,
+            events=events,
+            now=now,
+            interval=settings.heartbeat_interval,
+            lease=settings.lease,
+            max_recoveries=settings.max_recoveries,
+            on_recovered=self.notify_due,
+        )
+
+    def start(self) -> None:
+        """Start the fetch loops and the heartbeat."""
+        for queue in self.queues.values():
+            queue.start()
+        self._leases.start()
+
+    def notify_due(self, queue: str, due: datetime, now: datetime | None = None) -> None:
+        """Tell the fetch loop of ``queue`` (if served here) that a task falls due at ``due``."""
+        worker = self.queues.get(queue)
+        if worker is not None:
+            worker.notify(due, now if now is not None else due)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming, give running tasks ``grace`` seconds, interrupt the rest, then stop heartbeats."""
+        budget = self.settings.shutdown_grace if grace is None else grace
+        for queue in self.queues.values():
+            queue.stop_claiming()
+        await asyncio.gather(*(queue.join(budget) for queue in self.queues.values()))
+        await self._leases.stop()
+        self._threads.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,214 @@
+"""Runs one claimed attempt: build the handler, run hooks and ``handle`` under timeout and cancellation,
+then decide the outcome (completed, retry, failed, cancelled, stopped) and record it fenced by the claim."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor as ThreadPool
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+from evertask.context import TaskContext
+from evertask.di import Container
+from evertask.errors import EverTaskError, TaskCancelledError, TaskTimeoutError
+from evertask.events import EventBus, TaskStarted
+from evertask.queues import DEFAULT_QUEUE, ResolvedQueue
+from evertask.registry import Registration, Registry
+from evertask.serialization import load_payload
+from evertask.task import Task, TaskRecord
+from evertask.worker.outcomes import OutcomeRecorder, Verdict
+
+logger = logging.getLogger("evertask.worker")
+StopReason = Literal["cancel", "shutdown", "lost"]
+
+
+@dataclass(slots=True)
+class Running:
+    """A running attempt as the worker sees it: enough to cancel it and to heartbeat its lease."""
+
+    record: TaskRecord
+    ctx: TaskContext
+    task: asyncio.Task[Any] | None = None
+    in_handle: bool = False
+    stop: StopReason | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def request_stop(self, reason: StopReason) -> None:
+        """Signal the handler; an async handler already inside ``handle`` is cancelled at its next await."""
+        if self.stop is None:
+            self.stop = reason
+        self.ctx.signal_cancel()
+        if self.in_handle and self.task is not None:
+            self.task.cancel()
+
+
+class Executor:
+    """Executes attempts for one worker (``owner``)."""
+
+    def __init__(
+        self,
+        *,
+        owner: str,
+        registry: Registry,
+        container: Container,
+        queues: dict[str, ResolvedQueue],
+        recorder: OutcomeRecorder,
+        events: EventBus,
+        now: Callable[[], datetime],
+        threads: ThreadPool | None,
+    ) -> None:
+        self.owner = owner
+        self.running: dict[UUID, Running] = {}
+        self._stopped_queues: set[str] = set()
+        self._registry = registry
+        self._container = container
+        self._queues = queues
+        self._recorder = recorder
+        self._events = events
+        self._now = now
+        self._threads = threads
+
+    async def execute(self, record: TaskRecord) -> None:
+        """Run one claimed attempt to its recorded outcome. Never raises: a task cannot kill the worker."""
+        ctx = TaskContext(record.id, record.type, record.queue, record.attempts, record.scheduled_at, record.run_count)
+        running = Running(record, ctx, asyncio.current_task())
+        if record.queue in self._stopped_queues:
+            running.stop = "shutdown"
+        self.running[record.id] = running
+        if self._events.active:
+            self._events.publish(TaskStarted(record.id, record.type, record.queue, record.attempts, self._now()))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            verdict = await self._attempt(running)
+        except Exception as exc:  # a bug in evertask itself: fail the task, keep the worker
+            logger.exception("internal error while running task %s", record.id)
+            verdict = Verdict(error=exc)
+        finally:
+            del self.running[record.id]
+        try:
+            await self._recorder.record(record, verdict, loop.time() - started)
+        finally:
+            running.done.set()
+
+    def stop_all(self, queue: str) -> None:
+        """Shutdown past its grace period: interrupt every attempt of ``queue``, and any that starts later."""
+        self._stopped_queues.add(queue)
+        for running in list(self.running.values()):
+            if running.record.queue == queue:
+                running.request_stop("shutdown")
+
+    def request_stop(self, task_id: UUID, reason: StopReason) -> bool:
+        """Stop one running attempt; False if it does not run here."""
+        running = self.running.get(task_id)
+        if running is None:
+            return False
+        running.request_stop(reason)
+        return True
+
+    async def _attempt(self, running: Running) -> Verdict:
+        record = running.record
+        try:
+            registration = self._registry.get(record.type)
+            task = load_payload(registration.task_cls, record.payload)
+        except EverTaskError as exc:
+            return Verdict(error=exc, retryable=False)
+        queue = self._queues.get(record.queue) or self._queues[DEFAULT_QUEUE]
+        timeout = registration.timeout if registration.timeout is not None else queue.default_timeout
+        retry = registration.retry or queue.default_retry
+        async with self._container.scope() as scope:
+            try:
+                handler = await scope.build(registration.handler_cls)
+            except EverTaskError as exc:  # a missing dependency will not appear by retrying
+                return Verdict(error=exc, retryable=False)
+            hooks = registration.hooks
+            if "on_started" in hooks and record.attempts <= 1:
+                await _safe_hook(handler.on_started, record, record.id)
+            verdict = await self._handle(running, registration, handler, task, timeout)
+            if verdict.error is None and verdict.stop is None:
+                if "on_completed" in hooks:
+                    await _safe_hook(handler.on_completed, record, record.id)
+                return verdict
+            if verdict.stop in ("shutdown", "lost"):
+                return verdict
+            if verdict.stop is None and verdict.error is not None:
+                verdict.retry_in = retry.next_delay(record.attempts, verdict.error)
+            if verdict.retry_in is None and "on_error" in hooks:
+                error = verdict.error
+                await _safe_hook(handler.on_error, record, record.id, error, str(error) if error else None)
+            return verdict
+
+    async def _handle(
+        self,
+        running: Running,
+        registration: Registration,
+        handler: Any,
+        task: Task,
+        timeout: timedelta | None,
+    ) -> Verdict:
+        record, ctx = running.record, running.ctx
+        if running.stop is not None:  # asked to stop before handle began
+            return _stopped(running)
+        running.in_handle = True
+        try:
+            call = self._call(registration, handler, task, ctx)
+            if timeout is None:
+                await call
+            else:
+                async with asyncio.timeout(timeout.total_seconds()):
+                    await call
+        except TimeoutError as exc:
+            if running.stop is None and timeout is not None:
+                ctx.signal_cancel()
+                return Verdict(error=TaskTimeoutError(record.id, timeout.total_seconds()), timed_out=timeout)
+            return Verdict(error=exc)
+        except asyncio.CancelledError:
+            if running.stop is None:
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            return _stopped(running)
+        except TaskCancelledError as exc:
+            return Verdict(error=exc, stop="cancel") if running.stop == "cancel" else Verdict(error=exc)
+        except Exception as exc:
+            return Verdict(error=exc)
+        finally:
+            running.in_handle = False
+        return Verdict()
+
+    def _call(self, registration: Registration, handler: Any, task: Task, ctx: TaskContext) -> Awaitable[None]:
+        if registration.is_async:
+            coro: Awaitable[None] = handler.handle(task, ctx)
+            return coro
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._threads, context.run, handler.handle, task, ctx)
+
+
+def _stopped(running: Running) -> Verdict:
+    reason = running.stop
+    if reason == "cancel":
+        return Verdict(error=TaskCancelledError(running.record.id), stop="cancel")
+    return Verdict(stop=reason)
+
+
+async def _safe_hook(hook: Callable[..., Any], record: TaskRecord, *args: Any) -> None:
+    """Run a lifecycle hook (sync or async): its failure is logged and never changes the task's outcome."""
+    try:
+        result = hook(*args)
+        if asyncio.iscoroutine(result):
+            await result
+    except Exception:
+        logger.exception(
+            "%s hook of %s failed for task %s",
+            hook.__name__,
+            record.type,
+            record.id,
+            extra={"task_id": str(record.id), "task_type": record.type, "queue": record.queue},
+        )

@@ -1,0 +1,89 @@
+"""Heartbeats and the reaper: keep this worker's claims alive, and recover the claims of dead workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from evertask.events import EventBus, TaskRecovered
+from evertask.storage.base import Storage
+from evertask.worker.executor import Executor
+
+logger = logging.getLogger("evertask.worker")
+
+
+class LeaseKeeper:
+    """Every ``interval``: extend the leases of running tasks, act on cancellations asked for elsewhere, and
+    return tasks whose worker went silent (lease expired) to pending."""
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        executor: Executor,
+        events: EventBus,
+        now: Callable[[], datetime],
+        interval: float,
+        lease: timedelta,
+        max_recoveries: int,
+        on_recovered: Callable[[str, datetime], None],
+    ) -> None:
+        self._storage = storage
+        self._executor = executor
+        self._events = events
+        self._now = now
+        self._interval = interval
+        self._lease = lease
+        self._max_recoveries = max_recoveries
+        self._on_recovered = on_recovered
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start beating."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="evertask-leases")
+
+    async def stop(self) -> None:
+        """Stop beating (after the last running task has finished)."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.beat()
+            except Exception:
+                logger.exception("heartbeat failed; the next one retries")
+            try:
+                async with asyncio.timeout(self._interval):
+                    await self._stop.wait()
+            except TimeoutError:
+                pass
+
+    async def beat(self) -> None:
+        """One heartbeat and one reaper pass."""
+        now = self._now()
+        running = list(self._executor.running)
+        if running:
+            result = await self._storage.heartbeat(
+                owner=self._executor.owner, task_ids=running, lease_until=now + self._lease
+            )
+            for task_id in result.cancel_requested:
+                self._executor.request_stop(task_id, "cancel")
+            for task_id in result.lost:
+                self._executor.request_stop(task_id, "lost")
+        for record in await self._storage.recover_expired(now=now, max_recoveries=self._max_recoveries):
+            logger.warning(
+                "task %s recovered from a dead worker (recovery %d): now %s",
+                record.id,
+                record.recoveries,
+                record.status,
+                extra={"task_id": str(record.id), "task_type": record.type, "queue": record.queue},
+            )
+            self._events.publish(
+                TaskRecovered(record.id, record.type, record.queue, record.attempts, now, record.last_error)
+            )
+            self._on_recovered(record.queue, record.scheduled_at)

@@ -1,0 +1,160 @@
+"""From an attempt's verdict to its fenced storage write, its events and its log line."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from evertask.batching import GroupCommitter
+from evertask.events import (
+    EventBus,
+    TaskCancelled,
+    TaskCompleted,
+    TaskEvent,
+    TaskFailed,
+    TaskRetrying,
+    TaskServiceStopped,
+    TaskTimedOut,
+)
+from evertask.storage.base import Outcome
+from evertask.task import TaskRecord, TaskStatus
+
+logger = logging.getLogger("evertask.worker")
+NextOccurrence = Callable[[TaskRecord, datetime], datetime | None]
+_MAX_ERROR_TEXT = 8000
+
+
+@dataclass(slots=True)
+class Verdict:
+    """How an attempt ended, before it is turned into a storage write."""
+
+    error: BaseException | None = None
+    retryable: bool = True
+    stop: Literal["cancel", "shutdown", "lost"] | None = None
+    timed_out: timedelta | None = None
+    retry_in: timedelta | None = None
+
+
+def describe_error(error: BaseException) -> str:
+    """The error text stored with a task: type, message and where it was raised."""
+    text = "".join(traceback.format_exception(error)).strip()
+    return text if len(text) <= _MAX_ERROR_TEXT else text[: _MAX_ERROR_TEXT - 3] + "..."
+
+
+class OutcomeRecorder:
+    """Writes outcomes in group commits, then publishes events and tells waiters."""
+
+    def __init__(
+        self,
+        *,
+        owner: str,
+        committer: GroupCommitter[Outcome, bool],
+        events: EventBus,
+        now: Callable[[], datetime],
+        next_occurrence: NextOccurrence,
+        on_finished: Callable[[UUID, TaskStatus], None],
+        on_rescheduled: Callable[[str, datetime, datetime], None],
+    ) -> None:
+        self._owner = owner
+        self._committer = committer
+        self._events = events
+        self._now = now
+        self._next_occurrence = next_occurrence
+        self._on_finished = on_finished
+        self._on_rescheduled = on_rescheduled
+
+    async def record(self, record: TaskRecord, verdict: Verdict, duration: float) -> None:
+        """Store the outcome of ``record``'s attempt (fenced) and announce it."""
+        if verdict.stop == "lost":
+            logger.warning("task %s was taken over by another worker; its result here is discarded", record.id)
+            return
+        now = self._now()
+        outcome = self.outcome_for(record, verdict, now)
+        if not await self._committer.submit(outcome):
+            logger.warning("outcome of task %s not recorded: its claim was taken over", record.id)
+            return
+        self._announce(record, verdict, outcome, duration)
+        if outcome.next_run is not None:
+            self._on_rescheduled(record.queue, outcome.next_run, now)
+        self._on_finished(record.id, outcome.status)
+
+    def outcome_for(self, record: TaskRecord, verdict: Verdict, now: datetime) -> Outcome:
+        """The storage write that ends this attempt."""
+
+        def outcome(
+            status: TaskStatus,
+            error: str | None = None,
+            next_run: datetime | None = None,
+            run_finished: bool = False,
+        ) -> Outcome:
+            return Outcome(record.id, self._owner, record.fence, status, now, error, next_run, run_finished)
+
+        if verdict.stop == "shutdown":
+            return outcome(TaskStatus.service_stopped)
+        if verdict.stop == "cancel":
+            return outcome(TaskStatus.cancelled, "cancelled by request")
+        error = describe_error(verdict.error) if verdict.error is not None else None
+        if verdict.retry_in is not None:
+            return outcome(TaskStatus.pending, error, now + verdict.retry_in)
+        final = TaskStatus.completed if error is None else TaskStatus.failed
+        if record.schedule is None:
+            return outcome(final, error)
+        # A failed run does not end the series: the next occurrence is scheduled all the same.
+        following = self._next_occurrence(record, now)
+        if following is None:
+            return outcome(final, error, run_finished=True)
+        return outcome(TaskStatus.pending, error, following, run_finished=True)
+
+    def _announce(self, record: TaskRecord, verdict: Verdict, outcome: Outcome, duration: float) -> None:
+        extra = {
+            "task_id": str(record.id),
+            "task_type": record.type,
+            "queue": record.queue,
+            "attempt": record.attempts,
+        }
+        if verdict.timed_out is not None:
+            logger.warning("task %s timed out after %s", record.id, verdict.timed_out, extra=extra)
+        if verdict.error is None and verdict.stop is None:
+            logger.debug("task %s completed in %.3f s", record.id, duration, extra=extra)
+        elif verdict.stop == "cancel":
+            logger.info("task %s cancelled while running", record.id, extra=extra)
+        elif verdict.stop == "shutdown":
+            logger.info("task %s interrupted by shutdown; it resumes at next start", record.id, extra=extra)
+        elif verdict.retry_in is not None:
+            logger.warning(
+                "task %s failed (attempt %d), retrying in %s: %s",
+                record.id,
+                record.attempts,
+                verdict.retry_in,
+                verdict.error,
+                extra=extra,
+            )
+        else:
+            logger.error("task %s failed: %s", record.id, verdict.error, extra=extra)
+        if self._events.active:
+            for event in self._events_for(record, verdict, outcome, duration):
+                self._events.publish(event)
+
+    def _events_for(self, record: TaskRecord, verdict: Verdict, outcome: Outcome, duration: float) -> list[TaskEvent]:
+        head = (record.id, record.type, record.queue, record.attempts, outcome.at)
+        events: list[TaskEvent] = []
+        if verdict.timed_out is not None:
+            events.append(TaskTimedOut(*head, duration=duration, timeout=verdict.timed_out.total_seconds()))
+        if verdict.stop == "shutdown":
+            events.append(TaskServiceStopped(*head))
+        elif verdict.stop == "cancel":
+            events.append(TaskCancelled(*head))
+        elif verdict.error is None:
+            events.append(TaskCompleted(*head, duration=duration))
+        elif verdict.retry_in is not None and outcome.next_run is not None:
+            events.append(
+                TaskRetrying(*head, duration=duration, error=str(verdict.error), next_attempt_at=outcome.next_run)
+            )
+        else:
+            events.append(TaskFailed(*head, duration=duration, error=str(verdict.error)))
+        return events
