@@ -12,10 +12,10 @@ from uuid import UUID
 
 from evertask.di import Container, Lifetime
 from evertask.dispatcher import Dispatcher
-from evertask.errors import NotStartedError, TaskNotFoundError
+from evertask.errors import ConfigurationError, NotStartedError, TaskNotFoundError, UnknownQueueError
 from evertask.events import EventBus, TaskCancelled
 from evertask.functions import TaskFunction, make_task_function
-from evertask.queues import Queue, default_capacity, default_parallelism, resolve_queues
+from evertask.queues import DROPPING_MODES, Queue, default_capacity, default_parallelism, resolve_queues
 from evertask.recurrence import next_occurrence
 from evertask.registry import Registration, Registry
 from evertask.retry import DEFAULT_RETRY, RetryPolicy
@@ -70,8 +70,16 @@ class EverTask:
             default_timeout=default_timeout,
             default_retry=default_retry,
         )
+        for resolved in self.queues.values():
+            if resolved.when_full in DROPPING_MODES and not isinstance(self.storage, MemoryStorage):
+                raise ConfigurationError(
+                    f"queue {resolved.name!r}: when_full={resolved.when_full!r} drops tasks, which only "
+                    "MemoryStorage allows; durable storage keeps every task (use wait, raise or fallback_to_default)"
+                )
         self.worker_settings = worker or WorkerSettings()
-        self._serve = list(serve_queues) if serve_queues is not None else list(self.queues)
+        self._serve = list(self.queues)
+        if serve_queues is not None:
+            self.serve_only(serve_queues)
         self._run_worker = run_worker
         self._now = clock
         self._worker: Worker | None = None
@@ -115,6 +123,13 @@ class EverTask:
             return make_task_function(self, fn, name=name, queue=queue, timeout=timeout, retry=retry)
 
         return decorate
+
+    def serve_only(self, queues: Sequence[str]) -> None:
+        """Make this process's worker serve only ``queues`` (others are left to other processes)."""
+        unknown = [name for name in queues if name not in self.queues]
+        if unknown:
+            raise UnknownQueueError(unknown[0])
+        self._serve = list(queues)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -212,6 +227,8 @@ class EverTask:
                 self._worker.executor.request_stop(task_id, "cancel")
             return True
         if result.cancelled:
+            if self._worker is not None:
+                self._worker.forget(task_id)
             record = await self.storage.get(task_id)
             if record is not None and self.events.active:
                 self.events.publish(TaskCancelled(task_id, record.type, record.queue, record.attempts, now))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -17,7 +18,7 @@ from evertask.errors import (
     QueueFullError,
     UnknownQueueError,
 )
-from evertask.events import EventBus, TaskDispatched
+from evertask.events import EventBus, TaskDispatched, TaskDropped
 from evertask.queues import DEFAULT_QUEUE, RECURRING_QUEUE, ResolvedQueue
 from evertask.registry import Registry
 from evertask.serialization import dump_payload
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from evertask.worker import Worker
 
 MAX_KEY_LENGTH = 200
+logger = logging.getLogger("evertask")
 
 
 class Dispatcher:
@@ -126,15 +128,33 @@ class Dispatcher:
     async def _make_room(self, new: NewTask) -> NewTask:
         worker = self._worker()
         local = worker.queues.get(new.queue) if worker is not None else None
-        if local is None or new.status is not TaskStatus.queued or not local.is_full:
+        if local is None or new.status is not TaskStatus.queued or not local.backlog.full:
             return new
-        if local.queue.when_full == "raise":
+        mode = local.queue.when_full
+        if mode == "raise":
             raise QueueFullError(new.queue, local.queue.capacity)
-        if local.queue.when_full == "fallback_to_default" and new.queue != DEFAULT_QUEUE:
-            return await self._make_room(_moved(new, DEFAULT_QUEUE))
-        while local.is_full:
-            await local.room.wait()
+        if mode == "fallback_to_default" and new.queue != DEFAULT_QUEUE:
+            return await self._make_room(replace(new, queue=DEFAULT_QUEUE))
+        if mode in ("drop_oldest", "drop_newest"):
+            victim = local.backlog.oldest() if mode == "drop_oldest" else local.backlog.newest()
+            if victim is not None:
+                local.backlog.discard(victim)
+                await self._drop(victim, new.queue, mode)
+            return new
+        while local.backlog.full:
+            await local.backlog.room.wait()
         return new
+
+    async def _drop(self, task_id: UUID, queue: str, mode: str) -> None:
+        now = self._now()
+        result = await self._storage.cancel(task_id, now=now)
+        if not result.cancelled:
+            return  # it started or finished meanwhile: nothing was lost
+        logger.warning("queue %r is full: task %s dropped (%s)", queue, task_id, mode, extra={"task_id": str(task_id)})
+        if self._events.active:
+            record = await self._storage.get(task_id)
+            task_type = record.type if record is not None else ""
+            self._events.publish(TaskDropped(task_id, task_type, queue, 0, now, reason=f"queue full ({mode})"))
 
     def _stored(self, rows: Sequence[NewTask], ids: Sequence[UUID], now: datetime) -> None:
         worker = self._worker()
@@ -144,7 +164,7 @@ class Dispatcher:
                 local = worker.queues.get(row.queue)
                 if local is not None:
                     if row.status is TaskStatus.queued and task_id == row.id:
-                        local.add_backlog(1)
+                        local.backlog.add(task_id)
                     local.notify(row.scheduled_at, now)
             if publish:
                 self._events.publish(TaskDispatched(task_id, row.type, row.queue, 0, now, row.scheduled_at))
@@ -186,7 +206,3 @@ def _due_time(
 
 def _schedule_json(schedule: Schedule) -> str:
     return json.dumps(schedule.to_json(), separators=(",", ":"), sort_keys=True)
-
-
-def _moved(new: NewTask, queue: str) -> NewTask:
-    return replace(new, queue=queue)

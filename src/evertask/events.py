@@ -80,6 +80,14 @@ class TaskCancelled(TaskEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class TaskDropped(TaskEvent):
+    """A waiting task was evicted from a full in-memory queue (``drop_oldest``/``drop_newest``); it is
+    ``cancelled``, never silently lost."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRecovered(TaskEvent):
     """A task whose worker stopped responding was returned to pending (or failed, if it kept doing so)."""
 

@@ -10,7 +10,9 @@ from typing import Final, Literal
 from evertask.errors import ConfigurationError
 from evertask.retry import RetryPolicy
 
-WhenFull = Literal["wait", "raise", "fallback_to_default"]
+WhenFull = Literal["wait", "raise", "fallback_to_default", "drop_oldest", "drop_newest"]
+WHEN_FULL_MODES: Final = ("wait", "raise", "fallback_to_default", "drop_oldest", "drop_newest")
+DROPPING_MODES: Final = ("drop_oldest", "drop_newest")
 
 DEFAULT_QUEUE: Final = "default"
 RECURRING_QUEUE: Final = "recurring"
@@ -32,7 +34,10 @@ class Queue:
 
     ``when_full`` decides what a dispatch does when ``capacity`` due tasks already wait in this process:
     ``wait`` for room (back-pressure; the caller's cancellation ends the wait), ``raise``
-    :class:`~evertask.errors.QueueFullError`, or ``fallback_to_default`` (send it to the ``default`` queue).
+    :class:`~evertask.errors.QueueFullError`, ``fallback_to_default`` (send it to the ``default`` queue), or,
+    with ``MemoryStorage`` only (dropping durable work would break the promise of durability),
+    ``drop_oldest`` / ``drop_newest``: evict the waiting task dispatched first / last to make room. An evicted
+    task becomes ``cancelled`` and a :class:`~evertask.events.TaskDropped` event reports it.
     """
 
     max_parallelism: int | None = None
@@ -46,8 +51,8 @@ class Queue:
             raise ConfigurationError(f"max_parallelism must be >= 1, got {self.max_parallelism}")
         if self.capacity is not None and self.capacity < 1:
             raise ConfigurationError(f"capacity must be >= 1, got {self.capacity}")
-        if self.when_full not in ("wait", "raise", "fallback_to_default"):
-            raise ConfigurationError(f"unknown when_full {self.when_full!r}: use wait, raise or fallback_to_default")
+        if self.when_full not in WHEN_FULL_MODES:
+            raise ConfigurationError(f"unknown when_full {self.when_full!r}: use one of {', '.join(WHEN_FULL_MODES)}")
 
 
 @dataclass(frozen=True, slots=True)

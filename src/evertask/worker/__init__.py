@@ -122,6 +122,11 @@ class Worker:
         if worker is not None:
             worker.notify(due, now if now is not None else due)
 
+    def forget(self, task_id: UUID) -> None:
+        """A waiting task was cancelled: it no longer counts against its queue's capacity."""
+        for queue in self.queues.values():
+            queue.backlog.discard(task_id)
+
     async def stop(self, grace: float | None = None) -> None:
         """Stop claiming, give running tasks ``grace`` seconds, interrupt the rest, then stop heartbeats."""
         budget = self.settings.shutdown_grace if grace is None else grace

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from evertask.queues import ResolvedQueue
 from evertask.storage.base import Storage
 from evertask.task import TaskRecord
+from evertask.worker.backlog import Backlog
 from evertask.worker.executor import Executor
 
 logger = logging.getLogger("evertask.worker")
@@ -46,10 +47,8 @@ class QueueWorker:
         self._more_due = True
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
-        self.backlog = 0
+        self.backlog = Backlog(queue.capacity)
         """Due tasks dispatched by this process and not yet claimed: the measure of back-pressure."""
-        self.room = asyncio.Event()
-        self.room.set()
 
     def start(self) -> None:
         """Start the fetch loop."""
@@ -63,17 +62,6 @@ class QueueWorker:
         elif self._next_due is None or due < self._next_due:
             self._next_due = due
             self._wake.set()
-
-    def add_backlog(self, count: int) -> None:
-        """Count due tasks dispatched here; the queue is full when the backlog reaches its capacity."""
-        self.backlog += count
-        if self.backlog >= self.queue.capacity:
-            self.room.clear()
-
-    @property
-    def is_full(self) -> bool:
-        """Whether ``capacity`` due tasks dispatched by this process wait for a slot."""
-        return self.backlog >= self.queue.capacity
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -100,12 +88,9 @@ class QueueWorker:
             lease_until=now + self._lease,
         )
         for record in result.tasks:
+            self.backlog.discard(record.id)
             self._spawn(record)
         count = len(result.tasks)
-        if count:
-            self.backlog = max(0, self.backlog - count)
-            if self.backlog < self.queue.capacity:
-                self.room.set()
         self._next_due = result.next_due
         self._more_due = count == limit or (result.next_due is not None and result.next_due <= now)
         return count
