@@ -224,7 +224,7 @@ class EverTask:
             raise TaskNotFoundError(task_id)
         if result.cancel_requested:
             if self._worker is not None:
-                self._worker.executor.request_stop(task_id, "cancel")
+                self._worker.request_stop(task_id, "cancel")
             return True
         if result.cancelled:
             if self._worker is not None:

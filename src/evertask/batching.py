@@ -2,6 +2,8 @@
 
 While one flush is in flight, new items gather; the next flush takes them all. One caller alone pays one call
 (no added latency: the flush starts on the next loop iteration); a thousand concurrent callers pay a handful.
+Items either come with a future the caller awaits (:meth:`GroupCommitter.submit`), or are pushed without
+waiting (:meth:`GroupCommitter.push`), their results then handed to the ``on_result`` callback.
 """
 
 from __future__ import annotations
@@ -17,11 +19,20 @@ Out = TypeVar("Out")
 class GroupCommitter(Generic[In, Out]):
     """Feeds items to ``flush(items) -> results`` in batches of at most ``max_batch``."""
 
-    def __init__(self, flush: Callable[[Sequence[In]], Awaitable[Sequence[Out]]], max_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        flush: Callable[[Sequence[In]], Awaitable[Sequence[Out]]],
+        *,
+        max_batch: int = 1000,
+        on_result: Callable[[In, Out], None] | None = None,
+        on_error: Callable[[Sequence[In], Exception], None] | None = None,
+    ) -> None:
         self._flush = flush
         self._max_batch = max_batch
+        self._on_result = on_result
+        self._on_error = on_error
         self._items: list[In] = []
-        self._futures: list[asyncio.Future[Out]] = []
+        self._futures: list[asyncio.Future[Out] | None] = []
         self._runner: asyncio.Task[None] | None = None
 
     async def submit(self, item: In) -> Out:
@@ -30,17 +41,19 @@ class GroupCommitter(Generic[In, Out]):
         Once submitted, an item is flushed even if the caller stops waiting, so a cancelled caller cannot
         leave half a batch behind.
         """
-        return await self.submit_many([item])[0]
+        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
+        self._add(item, future)
+        return await future
 
-    def submit_many(self, items: Sequence[In]) -> list[asyncio.Future[Out]]:
-        """Queue several items for the same flush; one future per item, in order."""
-        loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in items]
-        self._items.extend(items)
-        self._futures.extend(futures)
+    def push(self, item: In) -> None:
+        """Queue ``item`` without waiting; ``on_result`` (or ``on_error``) hears how its flush went."""
+        self._add(item, None)
+
+    def _add(self, item: In, future: asyncio.Future[Out] | None) -> None:
+        self._items.append(item)
+        self._futures.append(future)
         if self._runner is None:
-            self._runner = loop.create_task(self._run(), name="evertask-group-commit")
-        return futures
+            self._runner = asyncio.get_running_loop().create_task(self._run(), name="evertask-group-commit")
 
     async def _run(self) -> None:
         try:
@@ -49,20 +62,27 @@ class GroupCommitter(Generic[In, Out]):
                 del self._items[: self._max_batch], self._futures[: self._max_batch]
                 try:
                     results = await self._flush(items)
-                except BaseException as exc:
-                    for future in futures:
-                        if not future.done():
-                            future.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
+                except Exception as exc:
+                    self._failed(items, futures, exc)
                     continue
-                for future, result in zip(futures, results, strict=True):
-                    if not future.done():
+                for item, future, result in zip(items, futures, results, strict=True):
+                    if future is None:
+                        if self._on_result is not None:
+                            self._on_result(item, result)
+                    elif not future.done():
                         future.set_result(result)
         finally:
             self._runner = None
 
+    def _failed(self, items: list[In], futures: list[asyncio.Future[Out] | None], exc: Exception) -> None:
+        for future in futures:
+            if future is not None and not future.done():
+                future.set_exception(exc)
+        pushed = [item for item, future in zip(items, futures, strict=True) if future is None]
+        if pushed and self._on_error is not None:
+            self._on_error(pushed, exc)
+
     async def drain(self) -> None:
-        """Wait until everything submitted so far is flushed."""
+        """Wait until everything submitted or pushed so far is flushed."""
         while self._runner is not None:
             await asyncio.shield(self._runner)

@@ -37,7 +37,9 @@ class TaskContext:
     attempt: int
     scheduled_at: datetime
     run_count: int = 0
-    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _cancelled: bool = field(default=False, repr=False)
+    # A threading.Event costs a lock; only code that blocks on it (sync handlers) gets one, on first use.
+    _event: threading.Event | None = field(default=None, repr=False)
     _logger: TaskLogger | None = field(default=None, repr=False)
 
     @property
@@ -51,17 +53,29 @@ class TaskContext:
     @property
     def cancelled(self) -> bool:
         """Whether cancellation (by request, timeout or shutdown) has been signalled."""
-        return self._cancel.is_set()
+        return self._cancelled
 
     def raise_if_cancelled(self) -> None:
         """Raise :class:`~evertask.errors.TaskCancelledError` if cancellation has been signalled."""
-        if self._cancel.is_set():
+        if self._cancelled:
             raise TaskCancelledError(self.task_id)
 
     def wait_cancelled(self, timeout: float | None = None) -> bool:
-        """Block (sync code only) until cancellation is signalled or ``timeout`` passes; True if signalled."""
-        return self._cancel.wait(timeout)
+        """Block (sync handlers only) until cancellation is signalled or ``timeout`` passes; True if signalled."""
+        event = self._event
+        if event is None:
+            raise RuntimeError("wait_cancelled() is for sync handlers; async handlers are cancelled at an await")
+        return event.wait(timeout)
+
+    def enable_blocking_wait(self) -> None:
+        """Give this context the event that :meth:`wait_cancelled` blocks on (done before a sync handler runs)."""
+        if self._event is None:
+            self._event = threading.Event()
+            if self._cancelled:
+                self._event.set()
 
     def signal_cancel(self) -> None:
         """Set the cancellation signal (used by the worker)."""
-        self._cancel.set()
+        self._cancelled = True
+        if self._event is not None:
+            self._event.set()

@@ -53,6 +53,8 @@ class Dispatcher:
         self._now = now
         self._worker = worker
         self._committer: GroupCommitter[NewTask, UUID] = GroupCommitter(storage.add)
+        # Group commit pays off when a write costs I/O; a storage without I/O says so and is called directly.
+        self._group_commit = getattr(storage, "group_commit", True)
 
     def prepare(
         self,
@@ -105,7 +107,10 @@ class Dispatcher:
             task, now=now, delay=delay, at=at, recurring=recurring, key=key, queue=queue, priority=priority
         )
         new = await self._make_room(new)
-        task_id = await self._committer.submit(new)
+        if self._group_commit:
+            task_id = await self._committer.submit(new)
+        else:
+            (task_id,) = await self._storage.add((new,))
         self._stored([new], [task_id], now)
         return task_id
 
@@ -141,8 +146,7 @@ class Dispatcher:
                 local.backlog.discard(victim)
                 await self._drop(victim, new.queue, mode)
             return new
-        while local.backlog.full:
-            await local.backlog.room.wait()
+        await local.backlog.wait_for_room()
         return new
 
     async def _drop(self, task_id: UUID, queue: str, mode: str) -> None:

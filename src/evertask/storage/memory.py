@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from itertools import count
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +30,7 @@ from evertask.storage.base import (
 )
 from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
 
-_RECORD_FIELDS = tuple(f.name for f in fields(TaskRecord))
+_record_values = attrgetter(*(f.name for f in fields(TaskRecord)))
 
 
 @dataclass(slots=True)
@@ -59,11 +60,14 @@ class _Row:
     cancel_requested: bool = False
 
     def record(self) -> TaskRecord:
-        return TaskRecord(**{name: getattr(self, name) for name in _RECORD_FIELDS})
+        return TaskRecord(*_record_values(self))
 
 
 class MemoryStorage:
     """Storage in this process's memory. Fast and exact, but everything is gone when the process ends."""
+
+    group_commit = False
+    """Writes cost no I/O, so callers gain nothing by batching them (see ``Storage.group_commit``)."""
 
     def __init__(self, *, audit: AuditLevel = "full") -> None:
         self._rows: dict[UUID, _Row] = {}

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from evertask.batching import GroupCommitter
 from evertask.di import Container
 from evertask.events import EventBus
 from evertask.queues import ResolvedQueue
 from evertask.registry import Registry
-from evertask.storage.base import Outcome, Storage
+from evertask.storage.base import Storage
 from evertask.task import TaskStatus
-from evertask.worker.executor import Executor
+from evertask.worker.executor import Executor, StopReason
 from evertask.worker.leases import LeaseKeeper
 from evertask.worker.outcomes import NextOccurrence, OutcomeRecorder
 from evertask.worker.queue_worker import QueueWorker
@@ -39,6 +38,11 @@ class WorkerSettings:
     """A task whose worker died more than this many times is failed (poison protection)."""
     shutdown_grace: float = 10.0
     """Seconds running tasks get to finish at shutdown before they are interrupted (service_stopped)."""
+    prefetch: int | None = None
+    """Tasks a queue may claim ahead of its idle consumers while its tasks are short (a moving average under
+    20 ms), so that they do not pay one storage round trip each (None: ``max_parallelism``; 0: never).
+    Long tasks are never prefetched: that would hoard work other processes could run. Claimed tasks keep
+    their lease while they wait."""
 
 
 def make_owner_id() -> str:
@@ -68,10 +72,9 @@ class Worker:
         self._threads = ThreadPoolExecutor(
             max_workers=sum(queues[name].max_parallelism for name in serve), thread_name_prefix="evertask"
         )
-        committer: GroupCommitter[Outcome, bool] = GroupCommitter(storage.finish)
-        recorder = OutcomeRecorder(
+        self._recorder = recorder = OutcomeRecorder(
             owner=self.owner,
-            committer=committer,
+            storage=storage,
             events=events,
             now=now,
             next_occurrence=next_occurrence,
@@ -96,12 +99,15 @@ class Worker:
                 now=now,
                 lease=settings.lease,
                 poll_interval=settings.poll_interval,
+                prefetch=queues[name].max_parallelism if settings.prefetch is None else settings.prefetch,
             )
             for name in serve
         }
         self._leases = LeaseKeeper(
             storage=storage,
             executor=self.executor,
+            held=self.held_ids,
+            stop=self.request_stop,
             events=events,
             now=now,
             interval=settings.heartbeat_interval,
@@ -122,6 +128,18 @@ class Worker:
         if worker is not None:
             worker.notify(due, now if now is not None else due)
 
+    def held_ids(self) -> list[UUID]:
+        """Tasks this worker holds a claim on: running, or waiting in a local channel."""
+        held = list(self.executor.running)
+        for queue in self.queues.values():
+            held.extend(queue.waiting_ids())
+        return held
+
+    def request_stop(self, task_id: UUID, reason: StopReason) -> None:
+        """Stop a task held here (cancellation, or its claim was lost), whether started or not."""
+        claimed = any(queue.holds(task_id) for queue in self.queues.values())
+        self.executor.request_stop(task_id, reason, claimed=claimed)
+
     def forget(self, task_id: UUID) -> None:
         """A waiting task was cancelled: it no longer counts against its queue's capacity."""
         for queue in self.queues.values():
@@ -133,5 +151,6 @@ class Worker:
         for queue in self.queues.values():
             queue.stop_claiming()
         await asyncio.gather(*(queue.join(budget) for queue in self.queues.values()))
+        await self._recorder.drain()
         await self._leases.stop()
         self._threads.shutdown(wait=False, cancel_futures=True)

@@ -3,38 +3,66 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from uuid import UUID
 
 
 class Backlog:
-    """Task ids in dispatch order; full at ``capacity``. ``room`` is set while there is room."""
+    """Task ids in dispatch order; full at ``capacity``.
 
-    __slots__ = ("_ids", "capacity", "room")
+    Dispatchers waiting for room queue up in FIFO order and are woken one per freed place, so a thousand
+    waiting producers do not all wake (and go back to sleep) every time one task is claimed.
+    """
+
+    __slots__ = ("_ids", "_waiters", "capacity")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._ids: dict[UUID, None] = {}  # a dict keeps insertion order and removes any id in O(1)
-        self.room = asyncio.Event()
-        self.room.set()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     def __len__(self) -> int:
         return len(self._ids)
 
     @property
     def full(self) -> bool:
-        """Whether ``capacity`` tasks wait."""
-        return len(self._ids) >= self.capacity
+        """Whether ``capacity`` tasks wait (or dispatchers already queue for room)."""
+        return len(self._ids) >= self.capacity or bool(self._waiters)
+
+    async def wait_for_room(self) -> None:
+        """Return once there is room; callers are served first come, first served."""
+        while len(self._ids) >= self.capacity or self._waiters:
+            future = asyncio.get_running_loop().create_future()
+            self._waiters.append(future)
+            try:
+                await future
+            except BaseException:
+                self._remove(future)
+                raise
+            if len(self._ids) < self.capacity:
+                return
+
+    def _remove(self, future: asyncio.Future[None]) -> None:
+        if future in self._waiters:
+            self._waiters.remove(future)
+        elif future.done() and not future.cancelled():
+            self._wake_next()  # we were handed the room but leave without it: pass it on
 
     def add(self, task_id: UUID) -> None:
         """A due task was dispatched here."""
         self._ids[task_id] = None
-        if len(self._ids) >= self.capacity:
-            self.room.clear()
 
     def discard(self, task_id: UUID) -> None:
         """The task was claimed, cancelled or dropped."""
-        if self._ids.pop(task_id, 0) is None and len(self._ids) < self.capacity:
-            self.room.set()
+        if self._ids.pop(task_id, 0) is None:
+            self._wake_next()
+
+    def _wake_next(self) -> None:
+        while self._waiters and len(self._ids) < self.capacity:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def oldest(self) -> UUID | None:
         """The task waiting longest, if any."""

@@ -8,7 +8,7 @@ import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor as ThreadPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -36,7 +36,6 @@ class Running:
     task: asyncio.Task[Any] | None = None
     in_handle: bool = False
     stop: StopReason | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def request_stop(self, reason: StopReason) -> None:
         """Signal the handler; an async handler already inside ``handle`` is cancelled at its next await."""
@@ -65,6 +64,7 @@ class Executor:
         self.owner = owner
         self.running: dict[UUID, Running] = {}
         self._stopped_queues: set[str] = set()
+        self._early_stops: dict[UUID, StopReason] = {}
         self._registry = registry
         self._container = container
         self._queues = queues
@@ -77,7 +77,10 @@ class Executor:
         """Run one claimed attempt to its recorded outcome. Never raises: a task cannot kill the worker."""
         ctx = TaskContext(record.id, record.type, record.queue, record.attempts, record.scheduled_at, record.run_count)
         running = Running(record, ctx, asyncio.current_task())
-        if record.queue in self._stopped_queues:
+        early = self._early_stops.pop(record.id, None)
+        if early is not None:
+            running.stop = early
+        elif record.queue in self._stopped_queues:
             running.stop = "shutdown"
         self.running[record.id] = running
         if self._events.active:
@@ -91,10 +94,7 @@ class Executor:
             verdict = Verdict(error=exc)
         finally:
             del self.running[record.id]
-        try:
-            await self._recorder.record(record, verdict, loop.time() - started)
-        finally:
-            running.done.set()
+        self._recorder.submit(record, verdict, loop.time() - started)
 
     def stop_all(self, queue: str) -> None:
         """Shutdown past its grace period: interrupt every attempt of ``queue``, and any that starts later."""
@@ -103,13 +103,18 @@ class Executor:
             if running.record.queue == queue:
                 running.request_stop("shutdown")
 
-    def request_stop(self, task_id: UUID, reason: StopReason) -> bool:
-        """Stop one running attempt; False if it does not run here."""
+    def request_stop(self, task_id: UUID, reason: StopReason, *, claimed: bool = False) -> bool:
+        """Stop one attempt running here; if it is ``claimed`` here but not started, stop it as it starts.
+
+        False if the task neither runs nor waits here.
+        """
         running = self.running.get(task_id)
-        if running is None:
-            return False
-        running.request_stop(reason)
-        return True
+        if running is not None:
+            running.request_stop(reason)
+            return True
+        if claimed:
+            self._early_stops[task_id] = reason
+        return claimed
 
     async def _attempt(self, running: Running) -> Verdict:
         record = running.record
@@ -118,30 +123,38 @@ class Executor:
             task = load_payload(registration.task_cls, record.payload)
         except EverTaskError as exc:
             return Verdict(error=exc, retryable=False)
-        queue = self._queues.get(record.queue) or self._queues[DEFAULT_QUEUE]
-        timeout = registration.timeout if registration.timeout is not None else queue.default_timeout
-        retry = registration.retry or queue.default_retry
+        if not self._container.parameters(registration.handler_cls):
+            # Nothing to inject, so nothing to clean up: skip the scope on this hot path.
+            return await self._run(running, registration, registration.handler_cls(), task)
         async with self._container.scope() as scope:
             try:
                 handler = await scope.build(registration.handler_cls)
             except EverTaskError as exc:  # a missing dependency will not appear by retrying
                 return Verdict(error=exc, retryable=False)
-            hooks = registration.hooks
-            if "on_started" in hooks and record.attempts <= 1:
-                await _safe_hook(handler.on_started, record, record.id)
-            verdict = await self._handle(running, registration, handler, task, timeout)
-            if verdict.error is None and verdict.stop is None:
-                if "on_completed" in hooks:
-                    await _safe_hook(handler.on_completed, record, record.id)
-                return verdict
-            if verdict.stop in ("shutdown", "lost"):
-                return verdict
-            if verdict.stop is None and verdict.error is not None:
-                verdict.retry_in = retry.next_delay(record.attempts, verdict.error)
-            if verdict.retry_in is None and "on_error" in hooks:
-                error = verdict.error
-                await _safe_hook(handler.on_error, record, record.id, error, str(error) if error else None)
+            return await self._run(running, registration, handler, task)
+
+    async def _run(self, running: Running, registration: Registration, handler: Any, task: Task) -> Verdict:
+        """Hooks around ``handle``, then the retry decision for a failure."""
+        record = running.record
+        queue = self._queues.get(record.queue) or self._queues[DEFAULT_QUEUE]
+        timeout = registration.timeout if registration.timeout is not None else queue.default_timeout
+        hooks = registration.hooks
+        if "on_started" in hooks and record.attempts <= 1:
+            await _safe_hook(handler.on_started, record, record.id)
+        verdict = await self._handle(running, registration, handler, task, timeout)
+        if verdict.error is None and verdict.stop is None:
+            if "on_completed" in hooks:
+                await _safe_hook(handler.on_completed, record, record.id)
             return verdict
+        if verdict.stop in ("shutdown", "lost"):
+            return verdict
+        if verdict.stop is None and verdict.error is not None:
+            retry = registration.retry or queue.default_retry
+            verdict.retry_in = retry.next_delay(record.attempts, verdict.error)
+        if verdict.retry_in is None and "on_error" in hooks:
+            error = verdict.error
+            await _safe_hook(handler.on_error, record, record.id, error, str(error) if error else None)
+        return verdict
 
     async def _handle(
         self,
@@ -186,6 +199,7 @@ class Executor:
         if registration.is_async:
             coro: Awaitable[None] = handler.handle(task, ctx)
             return coro
+        ctx.enable_blocking_wait()
         context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._threads, context.run, handler.handle, task, ctx)

@@ -6,10 +6,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from evertask.events import EventBus, TaskRecovered
 from evertask.storage.base import Storage
-from evertask.worker.executor import Executor
+from evertask.worker.executor import Executor, StopReason
 
 logger = logging.getLogger("evertask.worker")
 
@@ -23,6 +24,8 @@ class LeaseKeeper:
         *,
         storage: Storage,
         executor: Executor,
+        held: Callable[[], list[UUID]],
+        stop: Callable[[UUID, StopReason], None],
         events: EventBus,
         now: Callable[[], datetime],
         interval: float,
@@ -32,6 +35,8 @@ class LeaseKeeper:
     ) -> None:
         self._storage = storage
         self._executor = executor
+        self._held = held
+        self._stop_task = stop
         self._events = events
         self._now = now
         self._interval = interval
@@ -66,15 +71,15 @@ class LeaseKeeper:
     async def beat(self) -> None:
         """One heartbeat and one reaper pass."""
         now = self._now()
-        running = list(self._executor.running)
-        if running:
+        held = self._held()
+        if held:
             result = await self._storage.heartbeat(
-                owner=self._executor.owner, task_ids=running, lease_until=now + self._lease
+                owner=self._executor.owner, task_ids=held, lease_until=now + self._lease
             )
             for task_id in result.cancel_requested:
-                self._executor.request_stop(task_id, "cancel")
+                self._stop_task(task_id, "cancel")
             for task_id in result.lost:
-                self._executor.request_stop(task_id, "lost")
+                self._stop_task(task_id, "lost")
         for record in await self._storage.recover_expired(now=now, max_recoveries=self._max_recoveries):
             logger.warning(
                 "task %s recovered from a dead worker (recovery %d): now %s",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
@@ -21,7 +22,7 @@ from evertask.events import (
     TaskServiceStopped,
     TaskTimedOut,
 )
-from evertask.storage.base import Outcome
+from evertask.storage.base import Outcome, Storage
 from evertask.task import TaskRecord, TaskStatus
 
 logger = logging.getLogger("evertask.worker")
@@ -46,14 +47,33 @@ def describe_error(error: BaseException) -> str:
     return text if len(text) <= _MAX_ERROR_TEXT else text[: _MAX_ERROR_TEXT - 3] + "..."
 
 
+@dataclass(frozen=True, slots=True)
+class _Ending:
+    """An attempt's outcome on its way to storage, with what is needed to announce it once written."""
+
+    record: TaskRecord
+    verdict: Verdict
+    outcome: Outcome
+    duration: float
+    tries: int = 1
+
+
 class OutcomeRecorder:
-    """Writes outcomes in group commits, then publishes events and tells waiters."""
+    """Writes outcomes in group commits without holding up the consumer, then publishes events and tells
+    waiters.
+
+    A consumer moves on to its next task as soon as the outcome is queued: the write is batched with its
+    neighbours'. If the write fails it is retried a few times; if it still fails, the task keeps its claim
+    until the lease expires and is then recovered and run again (at-least-once, never lost).
+    """
+
+    max_tries = 5
 
     def __init__(
         self,
         *,
         owner: str,
-        committer: GroupCommitter[Outcome, bool],
+        storage: Storage,
         events: EventBus,
         now: Callable[[], datetime],
         next_occurrence: NextOccurrence,
@@ -61,26 +81,55 @@ class OutcomeRecorder:
         on_rescheduled: Callable[[str, datetime, datetime], None],
     ) -> None:
         self._owner = owner
-        self._committer = committer
+        self._storage = storage
+        self._committer: GroupCommitter[_Ending, bool] = GroupCommitter(
+            self._write, on_result=self._written, on_error=self._write_failed
+        )
         self._events = events
         self._now = now
         self._next_occurrence = next_occurrence
         self._on_finished = on_finished
         self._on_rescheduled = on_rescheduled
 
-    async def record(self, record: TaskRecord, verdict: Verdict, duration: float) -> None:
-        """Store the outcome of ``record``'s attempt (fenced) and announce it."""
+    def submit(self, record: TaskRecord, verdict: Verdict, duration: float) -> None:
+        """Queue the fenced write that ends ``record``'s attempt; it is announced once written."""
         if verdict.stop == "lost":
             logger.warning("task %s was taken over by another worker; its result here is discarded", record.id)
             return
-        now = self._now()
-        outcome = self.outcome_for(record, verdict, now)
-        if not await self._committer.submit(outcome):
+        outcome = self.outcome_for(record, verdict, self._now())
+        self._committer.push(_Ending(record, verdict, outcome, duration))
+
+    async def drain(self) -> None:
+        """Wait until every queued outcome is written."""
+        await self._committer.drain()
+
+    async def _write(self, endings: Sequence[_Ending]) -> list[bool]:
+        return await self._storage.finish([ending.outcome for ending in endings])
+
+    def _write_failed(self, endings: Sequence[_Ending], exc: Exception) -> None:
+        retry = [replace(e, tries=e.tries + 1) for e in endings if e.tries < self.max_tries]
+        logger.error(
+            "could not record %d outcomes (%s); %s",
+            len(endings),
+            exc,
+            f"retrying {len(retry)}" if retry else "their tasks are recovered when their leases expire",
+        )
+        if retry:
+            delay = 0.2 * 2 ** retry[0].tries
+            asyncio.get_running_loop().call_later(delay, self._push_all, retry)
+
+    def _push_all(self, endings: list[_Ending]) -> None:
+        for ending in endings:
+            self._committer.push(ending)
+
+    def _written(self, ending: _Ending, applied: bool) -> None:
+        record, outcome = ending.record, ending.outcome
+        if not applied:
             logger.warning("outcome of task %s not recorded: its claim was taken over", record.id)
             return
-        self._announce(record, verdict, outcome, duration)
+        self._announce(record, ending.verdict, outcome, ending.duration)
         if outcome.next_run is not None:
-            self._on_rescheduled(record.queue, outcome.next_run, now)
+            self._on_rescheduled(record.queue, outcome.next_run, outcome.at)
         self._on_finished(record.id, outcome.status)
 
     def outcome_for(self, record: TaskRecord, verdict: Verdict, now: datetime) -> Outcome:

@@ -10,7 +10,8 @@ import pytest
 
 from evertask import EverTask, TaskStatus
 from evertask.errors import TaskCancelledError, TaskNotFoundError
-from tests.integration.engine.tasks import Block, Blocking, Echo, Probe
+from tests.integration.conftest import AppFactory
+from tests.integration.engine.tasks import Block, BlockHandler, Blocking, Echo, EchoHandler, Probe
 
 
 async def test_cancelled_delayed_task_never_runs(app: EverTask, probe: Probe) -> None:
@@ -73,3 +74,25 @@ async def test_cancelling_an_unknown_id_is_an_error(app: EverTask) -> None:
     async with app:
         with pytest.raises(TaskNotFoundError):
             await app.cancel(uuid4())
+
+
+async def test_cancelling_a_task_claimed_ahead_but_not_started_stops_it_before_it_runs(
+    make_app: AppFactory, probe: Probe
+) -> None:
+    app = make_app(max_parallelism=1)
+    for handler in (BlockHandler, EchoHandler):
+        app.register(handler)
+    app.container.provide_value(Probe, probe)
+    async with app:
+        for i in range(5):  # short tasks turn prefetching on
+            await app.wait(await app.dispatch(Echo(text=str(i))), timeout=5)
+        _, waiting = await app.dispatch_many([Block(name="gate"), Echo(text="prefetched")])
+        await probe.started.wait()
+        record = await app.get(waiting)
+        assert record is not None
+        assert record.status is TaskStatus.in_progress  # claimed into the local channel behind the gate
+        assert await app.cancel(waiting) is True
+        probe.release.set()
+        final = await app.wait(waiting, timeout=5)
+    assert final.status is TaskStatus.cancelled
+    assert ("handle", "prefetched") not in probe.calls
