@@ -16,7 +16,7 @@ from evertask.errors import ConfigurationError, NotStartedError, TaskNotFoundErr
 from evertask.events import EventBus, TaskCancelled
 from evertask.functions import TaskFunction, make_task_function
 from evertask.queues import DROPPING_MODES, Queue, default_capacity, default_parallelism, resolve_queues
-from evertask.recurrence import next_occurrence
+from evertask.recurrence import RecurringTasks, next_occurrence
 from evertask.registry import Registration, Registry
 from evertask.retry import DEFAULT_RETRY, RetryPolicy
 from evertask.storage.base import Storage, TaskQuery
@@ -93,6 +93,10 @@ class EverTask:
             now=clock,
             worker=lambda: self._worker,
         )
+        self.recurring = RecurringTasks(
+            storage=self.storage, dispatcher=self.dispatcher, now=clock, wake=self._wake_worker
+        )
+        """Managing recurring series: list with next runs, pause, resume, run one now."""
         self.container.provide_value(EverTask, self)
 
     # -- configuration -------------------------------------------------------------------------------------
@@ -280,6 +284,10 @@ class EverTask:
         for future in self._waiters.pop(task_id, ()):
             if not future.done():
                 future.set_result(None)
+
+    def _wake_worker(self, queue: str, due: datetime, now: datetime) -> None:
+        if self._worker is not None:
+            self._worker.notify_due(queue, due, now)
 
     def _require_started(self) -> None:
         if not self._started:

@@ -106,6 +106,10 @@ class Dispatcher:
         new = self.prepare(
             task, now=now, delay=delay, at=at, recurring=recurring, key=key, queue=queue, priority=priority
         )
+        return await self.store(new, now)
+
+    async def store(self, new: NewTask, now: datetime) -> UUID:
+        """Store a prepared row (waiting for room in its queue if need be) and wake the local worker."""
         new = await self._make_room(new)
         if self._group_commit:
             task_id = await self._committer.submit(new)

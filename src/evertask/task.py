@@ -43,6 +43,8 @@ class TaskStatus(StrEnum):
     cancelled = "cancelled"
     service_stopped = "service_stopped"
     """Interrupted by a shutdown; claimed again when a worker starts."""
+    paused = "paused"
+    """A recurring series on hold: no occurrence runs until it is resumed."""
 
     @property
     def is_final(self) -> bool:

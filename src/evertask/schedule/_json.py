@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from evertask.errors import InvalidScheduleError
@@ -55,13 +55,17 @@ class JsonReader:
     def optional_integer(self, key: str) -> int | None:
         return self._optional(key, int, "an integer")
 
-    def optional_seconds(self, key: str) -> float | None:
+    def optional_duration(self, key: str) -> timedelta | None:
+        """A duration stored as a number of seconds."""
         value = self._raw(key)
         if value is None:
             return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        return self._typed(key, value, float, "a number of seconds or null")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidScheduleError(value, f"stored schedule field {key!r} must be a number of seconds or null")
+        try:
+            return timedelta(seconds=value)
+        except (OverflowError, ValueError):  # inf, nan, or past timedelta's billion days
+            raise InvalidScheduleError(value, f"stored schedule field {key!r} is not a usable duration") from None
 
     def optional_datetime(self, key: str) -> datetime | None:
         value = self._optional(key, str, "an ISO 8601 date-time")

@@ -196,12 +196,11 @@ class Schedule(ABC):
     @classmethod
     def from_json(cls, reader: JsonReader) -> Self:
         """Read a schedule of this kind from the fields of its JSON form (envelope already checked)."""
-        seconds = reader.optional_seconds("starting_after")
         limits = Limits(reader.optional_integer("max_runs"), reader.optional_datetime("until"))
         start = Start(
             now=reader.flag("run_now"),
             at=reader.optional_datetime("starting_at"),
-            after=None if seconds is None else timedelta(seconds=seconds),
+            after=reader.optional_duration("starting_after"),
         )
         return cls._from_json_fields(reader, limits, start)
 

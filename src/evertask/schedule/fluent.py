@@ -120,7 +120,7 @@ class FluentSchedule(Schedule):
         if self.unit not in get_args(Unit):
             raise InvalidScheduleError(self.unit, f"unit must be one of {', '.join(get_args(Unit))}")
         positive_int(self.every, "every(n)")
-        if self.every * _APPROXIMATE_LENGTH[self.unit] > MAX_SPAN:
+        if self.every > MAX_SPAN / _APPROXIMATE_LENGTH[self.unit]:
             raise InvalidScheduleError(self.every, f"every {self.every} {self.unit}s is more than 100 years")
         self._only_for(self.times, WALL_CLOCK_UNITS, "at() (times of day)")
         self._only_for(self.weekdays, ("week",), "on() (weekdays)")

@@ -119,8 +119,9 @@ class Storage(Protocol):
         """Store ``tasks`` durably in one transaction and return their ids in order.
 
         A task with a ``key`` that another stored task already has follows the key rules: that task
-        ``in_progress`` -> its id is returned and nothing changes; ``pending``/``queued``/``service_stopped``
-        -> its payload, queue, priority, schedule and due time are replaced in place, its id returned;
+        ``in_progress`` -> its id is returned and nothing changes; ``pending``/``queued``/``service_stopped``/
+        ``paused`` -> its payload, queue, priority, schedule and due time are replaced in place (a paused task
+        stays paused), its id returned;
         final -> it is deleted (with its history) and the new task stored. Two concurrent adds with one key
         end with exactly one task.
         """
@@ -169,8 +170,12 @@ class Storage(Protocol):
         """Cancel a task: a waiting one becomes ``cancelled`` at once; a running one is flagged
         ``cancel_requested`` (its worker learns it at the next heartbeat); a final one is left as it is."""
 
-    async def reschedule(self, task_id: UUID, *, now: datetime, scheduled_at: datetime) -> bool:
-        """Move a waiting task (pending, queued, service_stopped) to ``scheduled_at``; False if not waiting."""
+    async def reschedule(
+        self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
+    ) -> bool:
+        """Move a task that is not running and not final (pending, queued, service_stopped, paused) to
+        ``scheduled_at`` with ``status`` (``pending`` or ``paused``), recording the change of status if any;
+        False if the task is running, final or unknown."""
 
     async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
         """Delete finished tasks and history older than ``policy`` allows; returns how many tasks went."""

@@ -124,10 +124,12 @@ class MemoryStorage:
     def _update_waiting(self, row: _Row, task: NewTask) -> None:
         previous = row.status
         row.payload, row.queue, row.priority = task.payload, task.queue, task.priority
-        row.schedule, row.scheduled_at, row.status = task.schedule, task.scheduled_at, task.status
+        row.schedule, row.scheduled_at = task.schedule, task.scheduled_at
+        if previous is not TaskStatus.paused:  # a paused series stays paused until resumed
+            row.status = task.status
         row.version += 1
-        if previous is not task.status:
-            self._record(row, previous, task.status, task.created_at, None)
+        if previous is not row.status:
+            self._record(row, previous, row.status, task.created_at, None)
         self._enqueue(row)
 
     def _delete(self, row: _Row) -> None:
@@ -312,11 +314,16 @@ class MemoryStorage:
         row.version += 1
         return CancelResult(previous, cancelled=True)
 
-    async def reschedule(self, task_id: UUID, *, now: datetime, scheduled_at: datetime) -> bool:
-        """Move a waiting task to ``scheduled_at``."""
+    async def reschedule(
+        self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
+    ) -> bool:
+        """Move a waiting or paused task to ``scheduled_at`` with ``status``."""
         row = self._rows.get(task_id)
-        if row is None or row.status not in CLAIMABLE_STATUSES:
+        if row is None or row.status is TaskStatus.in_progress or row.status.is_final:
             return False
+        if row.status is not status:
+            self._record(row, row.status, status, now, None)
+            row.status = status
         row.scheduled_at = scheduled_at
         row.version += 1
         self._enqueue(row)
