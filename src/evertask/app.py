@@ -99,6 +99,17 @@ class EverTask:
         """Managing recurring series: list with next runs, pause, resume, run one now."""
         self.container.provide_value(EverTask, self)
 
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> EverTask:
+        """An app on the storage a URL names: ``memory://``, ``sqlite:///tasks.db``,
+        ``postgresql://host/db`` or ``mysql://user@host/db`` (the SQL ones need their extra installed).
+        Other keyword arguments are those of the constructor."""
+        if url.startswith("memory://"):
+            return cls(MemoryStorage(), **kwargs)
+        from evertask.storage.sql import storage_from_url  # needs the sqlite/postgres/mysql extra
+
+        return cls(storage_from_url(url), **kwargs)
+
     # -- configuration -------------------------------------------------------------------------------------
 
     def register(self, handler_cls: type[Any]) -> Registration:

@@ -240,3 +240,24 @@ async def test_failure_is_logged_with_structured_extras(app: EverTask, caplog: p
     assert failed
     assert failed[-1].task_id == str(task_id)
     assert failed[-1].queue == "default"  # type: ignore[attr-defined]
+
+
+async def test_a_stored_payload_that_no_longer_fits_its_class_fails_that_task_not_the_worker(app: EverTask) -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from evertask.storage import NewTask
+
+    async with app:
+        now = datetime.now(UTC)
+        (stale,) = await app.storage.add(
+            [NewTask(uuid4(), Echo.task_name, '{"txt": "an older field name"}', "default", now, now)]
+        )
+        # Stored behind the app's back (as an older deployment would have), so the worker finds it by polling.
+        record = await app.wait(stale, timeout=5)
+        healthy = await app.wait(await app.dispatch(Echo(text="still works")), timeout=5)
+    assert record.status is TaskStatus.failed
+    assert record.attempts == 1
+    assert record.last_error is not None
+    assert "stored payload no longer matches Echo" in record.last_error
+    assert healthy.status is TaskStatus.completed
