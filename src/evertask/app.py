@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, overload
 from uuid import UUID
 
 from evertask.di import Container, Lifetime
@@ -15,6 +15,7 @@ from evertask.dispatcher import Dispatcher
 from evertask.errors import ConfigurationError, NotStartedError, TaskNotFoundError, UnknownQueueError
 from evertask.events import EventBus, TaskCancelled
 from evertask.functions import TaskFunction, make_task_function
+from evertask.mediator import DeferredMessageHandler, Mediator, is_mediator_component
 from evertask.queues import DROPPING_MODES, Queue, default_capacity, default_parallelism, resolve_queues
 from evertask.recurrence import RecurringTasks, next_occurrence
 from evertask.registry import Registration, Registry
@@ -35,6 +36,12 @@ R = TypeVar("R")
 def utc_now() -> datetime:
     """The default clock: aware UTC now."""
     return datetime.now(UTC)
+
+
+class TaskDecorator(Protocol):
+    """What ``app.task(...)`` returns: a decorator turning a function into a :class:`TaskFunction`."""
+
+    def __call__(self, fn: Callable[P, R], /) -> TaskFunction[P, R]: ...
 
 
 class EverTask:
@@ -59,6 +66,10 @@ class EverTask:
         worker: WorkerSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        if max_parallelism is not None and max_parallelism < 1:
+            raise ConfigurationError(f"max_parallelism must be >= 1, got {max_parallelism}")
+        if channel_capacity is not None and channel_capacity < 1:
+            raise ConfigurationError(f"channel_capacity must be >= 1, got {channel_capacity}")
         self.storage: Storage = storage if storage is not None else MemoryStorage()
         self.registry = Registry()
         self.container = Container()
@@ -84,6 +95,7 @@ class EverTask:
         self._now = clock
         self._worker: Worker | None = None
         self._started = False
+        self._stopping = False
         self._waiters: dict[UUID, list[asyncio.Future[None]]] = {}
         self.dispatcher = Dispatcher(
             storage=self.storage,
@@ -98,6 +110,10 @@ class EverTask:
         )
         """Managing recurring series: list with next runs, pause, resume, run one now."""
         self.container.provide_value(EverTask, self)
+        self.mediator = Mediator(container=self.container)
+        """Commands, queries and notifications sharing this app's providers; ``mediator.defer`` stores a
+        message as a task of this app (see docs/mediator.md)."""
+        self.registry.register(DeferredMessageHandler)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> EverTask:
@@ -112,18 +128,38 @@ class EverTask:
 
     # -- configuration -------------------------------------------------------------------------------------
 
-    def register(self, handler_cls: type[Any]) -> Registration:
-        """Register a handler class (``Handler[SomeTask]`` or ``SyncHandler[SomeTask]``)."""
-        return self.registry.register(handler_cls)
+    def register(self, handler_cls: type[Any]) -> None:
+        """Register a task handler (``Handler[SomeTask]``, ``SyncHandler[SomeTask]``), or a mediator handler
+        or validator (``CommandHandler``, ``QueryHandler``, ``NotificationHandler``, ``Validator``)."""
+        self.container.parameters(handler_cls)  # unresolvable constructor hints fail here, not at first run
+        if is_mediator_component(handler_cls):
+            self.mediator.register(handler_cls)
+        else:
+            self.registry.register(handler_cls)
 
     def register_module(self, module: ModuleType) -> list[Registration]:
         """Register every handler class defined in ``module``."""
-        return self.registry.register_module(module)
+        registrations = self.registry.register_module(module)
+        for registration in registrations:
+            self.container.parameters(registration.handler_cls)
+        return registrations
 
     def provide(self, dependency: Any, provider: Any, *, lifetime: Lifetime = "scoped") -> None:
-        """Tell the app how to build ``dependency`` for handlers that ask for it (see :class:`Container`)."""
+        """Tell the app how to build ``dependency`` for handlers that ask for it (see :class:`Container`).
+
+        A callable ``provider`` is called to build it (a class, function, coroutine function or generator);
+        anything else is shared as is. Use :meth:`provide_value` to share a callable object itself.
+        """
         self.container.provide(dependency, provider, lifetime=lifetime)
 
+    def provide_value(self, dependency: Any, value: Any) -> None:
+        """Inject ``value`` itself (even a callable one) wherever ``dependency`` is asked for."""
+        self.container.provide_value(dependency, value)
+
+    @overload
+    def task(self, fn: Callable[P, R], /) -> TaskFunction[P, R]: ...
+
+    @overload
     def task(
         self,
         *,
@@ -131,13 +167,24 @@ class EverTask:
         queue: str | None = None,
         timeout: timedelta | None = None,
         retry: RetryPolicy | None = None,
-    ) -> Callable[[Callable[P, R]], TaskFunction[P, R]]:
-        """Decorator: make a function a task type; ``await f.dispatch(...)`` stores a call to it."""
+    ) -> TaskDecorator: ...
 
-        def decorate(fn: Callable[P, R]) -> TaskFunction[P, R]:
+    def task(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        queue: str | None = None,
+        timeout: timedelta | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Any:
+        """Decorator (``@app.task`` or ``@app.task(queue=...)``): make a function a task type;
+        ``await f.dispatch(...)`` stores a call to it."""
+
+        def decorate(fn: Callable[..., Any]) -> TaskFunction[..., Any]:
             return make_task_function(self, fn, name=name, queue=queue, timeout=timeout, retry=retry)
 
-        return decorate
+        return decorate if fn is None else decorate(fn)
 
     def serve_only(self, queues: Sequence[str]) -> None:
         """Make this process's worker serve only ``queues`` (others are left to other processes)."""
@@ -170,17 +217,24 @@ class EverTask:
         self._started = True
 
     async def stop(self, grace: float | None = None) -> None:
-        """Graceful stop: finish stores in flight, stop the worker (see the class doc), close storage."""
-        if not self._started:
+        """Graceful stop: the worker stops claiming and finishes or interrupts its tasks (dispatching, say
+        from a continuation, still works meanwhile), then the mediator drains, stores in flight complete,
+        events are delivered, and storage is closed."""
+        if not self._started or self._stopping:
             return
-        self._started = False
-        await self.dispatcher.drain()
-        if self._worker is not None:
-            await self._worker.stop(grace)
-            self._worker = None
-        await self.events.aclose()
-        await self.container.aclose()
-        await self.storage.close()
+        self._stopping = True
+        try:
+            if self._worker is not None:
+                await self._worker.stop(grace)
+                self._worker = None
+            await self.mediator.aclose()
+            self._started = False
+            await self.dispatcher.drain()
+            await self.events.stop()
+            await self.container.aclose()
+            await self.storage.close()
+        finally:
+            self._started = self._stopping = False
 
     async def __aenter__(self) -> EverTask:
         await self.start()

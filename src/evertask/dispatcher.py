@@ -130,6 +130,8 @@ class Dispatcher:
         """Store a batch in one transaction and return the ids in order; all or nothing."""
         now = self._now()
         rows = [self.prepare(t, now=now, delay=delay, at=at, queue=queue, priority=priority) for t in tasks]
+        # The queue's full-mode applies to the batch as a whole: once there is room, it is admitted entire.
+        rows = [await self._make_room(row) for row in rows]
         ids = await self._storage.add(rows)
         self._stored(rows, ids, now)
         return ids
@@ -174,7 +176,7 @@ class Dispatcher:
                     if row.status is TaskStatus.queued and task_id == row.id:
                         local.backlog.add(task_id)
                     local.notify(row.scheduled_at, now)
-            if publish:
+            if publish and task_id == row.id:  # a keyed dispatch that matched an existing task stored nothing new
                 self._events.publish(TaskDispatched(task_id, row.type, row.queue, 0, now, row.scheduled_at))
 
     async def drain(self) -> None:

@@ -51,6 +51,15 @@ class InvalidTaskError(EverTaskError):
     """What was dispatched cannot become a stored task; nothing was stored."""
 
 
+class TaskValidationError(InvalidTaskError, ValueError):
+    """Arguments given for a task do not fit its fields (wrong type, missing, unknown)."""
+
+    def __init__(self, task_type: str, reason: str) -> None:
+        super().__init__(f"invalid arguments for task {task_type!r}: {reason}")
+        self.task_type = task_type
+        self.reason = reason
+
+
 class SerializationError(InvalidTaskError):
     """A task payload cannot be turned into JSON, or stored JSON no longer fits its task class."""
 
@@ -209,3 +218,15 @@ class IdempotencyKeyReusedError(EverTaskError):
         super().__init__(f"idempotency key {key!r} of {request_type!r} was already used for a different payload")
         self.request_type = request_type
         self.key = key
+
+
+# --- storage schema ------------------------------------------------------------------------------------------
+
+
+class StorageSchemaError(StorageError):
+    """evertask's tables in a database are missing, older or newer than this version of evertask expects."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"storage at {url} has no usable evertask schema: {reason}")
+        self.url = url
+        self.reason = reason

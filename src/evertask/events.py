@@ -147,9 +147,14 @@ class Subscription:
     def close(self) -> None:
         """Stop receiving events."""
         self._bus.unsubscribe(self)
+        self.halt()
+
+    def halt(self) -> None:
+        """Stop the delivering coroutine; the next event starts a new one."""
         if self._runner is not None:
             self._runner.cancel()
             self._runner = None
+        self.buffer = asyncio.Queue(self.buffer.maxsize)
 
 
 class EventBus:
@@ -187,8 +192,15 @@ class EventBus:
         for sub in list(self._subscriptions):
             await sub.flush()
 
-    async def aclose(self) -> None:
-        """Deliver what is buffered, then stop every subscriber."""
-        await self.flush()
-        for sub in list(self._subscriptions):
-            sub.close()
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Deliver what is buffered (for up to ``timeout`` seconds), then stop the delivering coroutines.
+
+        Subscriptions stay: if the app starts again, they receive its events.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                await self.flush()
+        except TimeoutError:
+            logger.warning("event subscribers did not catch up within %.0f s; the rest is dropped", timeout)
+        for sub in self._subscriptions:
+            sub.halt()

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 from uuid import UUID
 
-from pydantic import create_model
+from pydantic import ValidationError, create_model
 
 from evertask.context import TaskContext
-from evertask.errors import ConfigurationError
+from evertask.errors import ConfigurationError, TaskValidationError
 from evertask.handler import Handler, SyncHandler
 from evertask.retry import RetryPolicy
 from evertask.task import Task
@@ -47,9 +47,12 @@ class TaskFunction(Generic[P, R]):
         return self.fn(*args, **kwargs)
 
     def payload(self, *args: Any, **kwargs: Any) -> Task:
-        """The task payload for these arguments (validated like any task)."""
-        bound = self.signature.bind_partial(*args, **kwargs)
-        return self.task_cls(**bound.arguments)
+        """The task payload for these arguments; :class:`TaskValidationError` if they do not fit."""
+        try:
+            bound = self.signature.bind_partial(*args, **kwargs)
+            return self.task_cls(**bound.arguments)
+        except (TypeError, ValidationError) as exc:
+            raise TaskValidationError(self.task_cls.task_name, str(exc)) from exc
 
     async def dispatch(
         self,

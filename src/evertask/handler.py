@@ -66,14 +66,15 @@ AnyHandler = Handler[Any] | SyncHandler[Any]
 
 
 def task_type_of(handler_cls: type[Any]) -> type[Task]:
-    """The task class a handler class handles, read from its ``Handler[...]`` base."""
+    """The task class a handler class handles, read from its ``Handler[...]`` base (or from a generic base of
+    its own, such as ``class Step(Handler[T])`` subclassed as ``Step[MyTask]``)."""
     for klass in handler_cls.__mro__:
         for base in getattr(klass, "__orig_bases__", ()):
             origin = typing.get_origin(base)
-            if origin in (Handler, SyncHandler):
-                (arg,) = typing.get_args(base)
-                if isinstance(arg, type) and issubclass(arg, Task):
-                    return arg
+            if isinstance(origin, type) and issubclass(origin, (Handler, SyncHandler)):
+                for arg in typing.get_args(base):
+                    if isinstance(arg, type) and issubclass(arg, Task):
+                        return arg
     raise ConfigurationError(
         f"{handler_cls.__qualname__} must subclass Handler[SomeTask] or SyncHandler[SomeTask] "
         "with a concrete Task subclass"

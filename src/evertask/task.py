@@ -33,9 +33,10 @@ class TaskStatus(StrEnum):
     """Where a task is in its life. ``completed``, ``failed`` and ``cancelled`` are final."""
 
     pending = "pending"
-    """Waiting for its time: delayed, scheduled, waiting to retry, or the next run of a recurring task."""
+    """Dispatched for a later time (delayed, scheduled, a retry, the next run of a recurring task); it stays
+    ``pending`` until a worker claims it, also once its time has come."""
     queued = "queued"
-    """Due now and waiting for a worker."""
+    """Dispatched to run at once, waiting for a worker to claim it."""
     in_progress = "in_progress"
     """Claimed by a worker and running."""
     completed = "completed"

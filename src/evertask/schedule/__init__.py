@@ -9,8 +9,9 @@
 
 from evertask.schedule.base import Limits, Schedule, Start
 from evertask.schedule.cron import CronSchedule, cron
-from evertask.schedule.fluent import LAST_DAY, Every, FluentSchedule, Weekday, every
+from evertask.schedule.fluent import Every, FluentSchedule, every
 from evertask.schedule.serialization import schedule_from_json
+from evertask.schedule.units import LAST_DAY, Weekday
 
 MONDAY = Weekday.MONDAY
 TUESDAY = Weekday.TUESDAY

@@ -194,7 +194,7 @@ class Schedule(ABC):
         }
 
     @classmethod
-    def from_json(cls, reader: JsonReader) -> Self:
+    def _from_json(cls, reader: JsonReader) -> Self:
         """Read a schedule of this kind from the fields of its JSON form (envelope already checked)."""
         limits = Limits(reader.optional_integer("max_runs"), reader.optional_datetime("until"))
         start = Start(
@@ -202,7 +202,7 @@ class Schedule(ABC):
             at=reader.optional_datetime("starting_at"),
             after=reader.optional_duration("starting_after"),
         )
-        return cls._from_json_fields(reader, limits, start)
+        return cls._build_from_json(reader, limits, start)
 
     # -- what each kind of schedule supplies ------------------------------------------------------------
 
@@ -222,7 +222,7 @@ class Schedule(ABC):
 
     @classmethod
     @abstractmethod
-    def _from_json_fields(cls, reader: JsonReader, limits: Limits, start: Start) -> Self:
+    def _build_from_json(cls, reader: JsonReader, limits: Limits, start: Start) -> Self:
         """Build a schedule of this kind from its own JSON fields and the common parts already read."""
 
     def _exhausted(self, runs_done: int) -> bool:

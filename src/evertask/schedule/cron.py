@@ -85,7 +85,7 @@ class CronSchedule(Schedule):
         return {"expression": self.expression, "tz": self.tz}
 
     @classmethod
-    def _from_json_fields(cls, reader: JsonReader, limits: Limits, start: Start) -> Self:
+    def _build_from_json(cls, reader: JsonReader, limits: Limits, start: Start) -> Self:
         return cls(expression=reader.text("expression"), tz=reader.text("tz"), limits=limits, start=start)
 
 

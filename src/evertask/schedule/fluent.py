@@ -10,44 +10,29 @@ import calendar
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from enum import IntEnum
-from typing import Final, Literal, Self, TypeVar, cast, get_args
+from datetime import datetime, time
+from typing import Self, TypeVar, cast, get_args
 
 from evertask.errors import InvalidScheduleError
 from evertask.schedule import occurrences
 from evertask.schedule._json import JsonReader
 from evertask.schedule.base import MAX_SPAN, Limits, Schedule, Start, positive_int
+from evertask.schedule.units import (
+    APPROXIMATE_LENGTH,
+    LAST_DAY,
+    WALL_CLOCK_UNITS,
+    Unit,
+    Weekday,
+    parse_time,
+    parse_weekday,
+    time_of_day,
+    time_text,
+    weekday,
+    whole,
+)
 from evertask.schedule.zones import zone
 
-Unit = Literal["second", "minute", "hour", "day", "week", "month"]
 Sortable = TypeVar("Sortable", int, time)
-WALL_CLOCK_UNITS: Final = ("day", "week", "month")
-
-LAST_DAY: Final = -1
-"""For :meth:`FluentSchedule.on_days`: the last day of each month, whatever its length."""
-
-# Only to bound a step at 100 years; occurrences never use this average month.
-_APPROXIMATE_LENGTH: Final[dict[Unit, timedelta]] = {
-    "second": timedelta(seconds=1),
-    "minute": timedelta(minutes=1),
-    "hour": timedelta(hours=1),
-    "day": timedelta(days=1),
-    "week": timedelta(weeks=1),
-    "month": timedelta(days=30.436875),
-}
-
-
-class Weekday(IntEnum):
-    """Days of the week, numbered like :meth:`datetime.date.weekday` (Monday is 0)."""
-
-    MONDAY = 0
-    TUESDAY = 1
-    WEDNESDAY = 2
-    THURSDAY = 3
-    FRIDAY = 4
-    SATURDAY = 5
-    SUNDAY = 6
 
 
 @dataclass(frozen=True)
@@ -120,7 +105,7 @@ class FluentSchedule(Schedule):
         if self.unit not in get_args(Unit):
             raise InvalidScheduleError(self.unit, f"unit must be one of {', '.join(get_args(Unit))}")
         positive_int(self.every, "every(n)")
-        if self.every > MAX_SPAN / _APPROXIMATE_LENGTH[self.unit]:
+        if self.every > MAX_SPAN / APPROXIMATE_LENGTH[self.unit]:
             raise InvalidScheduleError(self.every, f"every {self.every} {self.unit}s is more than 100 years")
         self._only_for(self.times, WALL_CLOCK_UNITS, "at() (times of day)")
         self._only_for(self.weekdays, ("week",), "on() (weekdays)")
@@ -133,15 +118,15 @@ class FluentSchedule(Schedule):
             raise InvalidScheduleError(self.days, "choose days of the month or on_first(weekday), not both")
         if self.months and self.every != 1:
             raise InvalidScheduleError(self.months, "in_months() picks the months itself: use every().month()")
-        self._normalise("times", [_time_of_day(value) for value in self.times])
-        self._normalise("weekdays", [_weekday(value) for value in self.weekdays])
-        self._normalise("days", [_whole(value, 1, 31, "a day of the month", LAST_DAY) for value in self.days])
-        self._normalise("months", [_whole(value, 1, 12, "a month") for value in self.months])
+        self._normalise("times", [time_of_day(value) for value in self.times])
+        self._normalise("weekdays", [weekday(value) for value in self.weekdays])
+        self._normalise("days", [whole(value, 1, 31, "a day of the month", LAST_DAY) for value in self.days])
+        self._normalise("months", [whole(value, 1, 12, "a month") for value in self.months])
         if self.first_weekday is not None:
-            object.__setattr__(self, "first_weekday", _weekday(self.first_weekday))
+            object.__setattr__(self, "first_weekday", weekday(self.first_weekday))
         for value, what in ((self.minute, "at_minute()"), (self.second, "at_second()")):
             if value is not None:
-                _whole(value, 0, 59, what)
+                whole(value, 0, 59, what)
         zone(self.tz)
         if self.tz != "UTC" and self.unit not in WALL_CLOCK_UNITS:
             raise InvalidScheduleError(
@@ -161,12 +146,12 @@ class FluentSchedule(Schedule):
 
     # -- builder ------------------------------------------------------------------------------------------
 
-    def at(self, *times: time, tz: str | None = None) -> Self:
+    def at(self, *times: time, tz: str = "UTC") -> Self:
         """Run at these times of day (naive ``time`` values, whole seconds) in ``tz`` (default UTC)."""
         self._not_given_twice(bool(self.times), "at()")
         if not times:
             raise InvalidScheduleError(times, "at() needs at least one time of day")
-        return dataclasses.replace(self, times=times, tz=self.tz if tz is None else tz)
+        return dataclasses.replace(self, times=times, tz=tz)
 
     def at_minute(self, minute: int) -> Self:
         """For hourly schedules: run at this minute (0-59) of the UTC hour instead of counting from the start."""
@@ -249,7 +234,7 @@ class FluentSchedule(Schedule):
         elif self.days:
             labels = [str(day) for day in self.days if day != LAST_DAY] + ["last"] * (LAST_DAY in self.days)
             parts.append(f"on day{'s' if len(labels) > 1 else ''} {', '.join(labels)}")
-        times = ", ".join(_time_text(value) for value in self.times or (time(0),))
+        times = ", ".join(time_text(value) for value in self.times or (time(0),))
         parts.append(f"at {times} {self.tz}")
         return " ".join(parts)
 
@@ -268,15 +253,15 @@ class FluentSchedule(Schedule):
         }
 
     @classmethod
-    def _from_json_fields(cls, reader: JsonReader, limits: Limits, start: Start) -> Self:
+    def _build_from_json(cls, reader: JsonReader, limits: Limits, start: Start) -> Self:
         first_weekday = reader.optional_text("first_weekday")
         return cls(
             every=reader.integer("every"),
             unit=cast(Unit, reader.text("unit")),  # checked by __post_init__
-            times=tuple(_parse_time(text) for text in reader.items("times", str, "times like '09:00:00'")),
-            weekdays=tuple(_parse_weekday(name) for name in reader.items("weekdays", str, "weekday names")),
+            times=tuple(parse_time(text) for text in reader.items("times", str, "times like '09:00:00'")),
+            weekdays=tuple(parse_weekday(name) for name in reader.items("weekdays", str, "weekday names")),
             days=reader.items("days", int, "days of the month"),
-            first_weekday=None if first_weekday is None else _parse_weekday(first_weekday),
+            first_weekday=None if first_weekday is None else parse_weekday(first_weekday),
             months=reader.items("months", int, "months"),
             minute=reader.optional_integer("minute"),
             second=reader.optional_integer("second"),
@@ -284,43 +269,3 @@ class FluentSchedule(Schedule):
             limits=limits,
             start=start,
         )
-
-
-def _whole(value: object, low: int, high: int, what: str, *also: int) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and (low <= value <= high or value in also):
-        return value
-    raise InvalidScheduleError(value, f"{what} must be a whole number from {low} to {high}")
-
-
-def _time_of_day(value: object) -> time:
-    if not isinstance(value, time):
-        raise InvalidScheduleError(value, "at() takes datetime.time values, e.g. time(9, 0)")
-    if value.tzinfo is not None:
-        raise InvalidScheduleError(value, "give the time zone as at(..., tz='Europe/Rome'), not on the time")
-    if value.microsecond:
-        raise InvalidScheduleError(value, "times of day are whole seconds")
-    return value
-
-
-def _weekday(value: object) -> Weekday:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
-        return Weekday(value)
-    raise InvalidScheduleError(value, "a weekday is MONDAY ... SUNDAY (0-6, Monday first)")
-
-
-def _parse_time(text: str) -> time:
-    try:
-        return time.fromisoformat(text)
-    except ValueError:
-        raise InvalidScheduleError(text, "stored time of day is not HH:MM:SS") from None
-
-
-def _parse_weekday(name: str) -> Weekday:
-    try:
-        return Weekday[name.upper()]
-    except KeyError:
-        raise InvalidScheduleError(name, "stored weekday is not a day name such as 'monday'") from None
-
-
-def _time_text(value: time) -> str:
-    return value.strftime("%H:%M:%S" if value.second else "%H:%M")

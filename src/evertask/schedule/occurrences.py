@@ -10,6 +10,7 @@ import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from evertask.schedule.units import Weekday
 from evertask.schedule.zones import wall_to_utc, zone
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PERIOD = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "hour": timedelta(hours=1)}
-_MONDAY = 0
 
 
 def interval_after(schedule: FluentSchedule, after: datetime, anchor: datetime | None) -> datetime:
@@ -78,7 +78,7 @@ def _dates(schedule: FluentSchedule, period: int) -> list[date]:
         return [date.fromordinal(period)]
     if schedule.unit == "week":
         monday = date.fromordinal(period * 7 + 1)
-        return [monday + timedelta(days=weekday) for weekday in schedule.weekdays or (_MONDAY,)]
+        return [monday + timedelta(days=weekday) for weekday in schedule.weekdays or (Weekday.MONDAY,)]
     year, month = divmod(period, 12)
     month += 1
     if schedule.months and month not in schedule.months:

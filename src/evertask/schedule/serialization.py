@@ -27,6 +27,6 @@ def schedule_from_json(data: object) -> Schedule:
     kind = reader.text("kind")
     if kind not in _KINDS:
         raise InvalidScheduleError(kind, f"unknown kind of schedule (known: {', '.join(_KINDS)})")
-    schedule = _KINDS[kind].from_json(reader)
+    schedule = _KINDS[kind]._from_json(reader)
     reader.finish()
     return schedule

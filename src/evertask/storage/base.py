@@ -45,7 +45,8 @@ class Outcome:
     """How one claimed attempt ended; written only while ``owner`` and ``fence`` still hold the claim.
 
     ``status`` is final (completed, failed, cancelled), ``service_stopped`` (shutdown: claimable again at
-    once), or ``pending`` with ``next_run`` (a retry, or the next occurrence of a recurring task).
+    once, and the interrupted attempt is given back: ``attempts`` goes down by one), or ``pending`` with
+    ``next_run`` (a retry, or the next occurrence of a recurring task).
     ``run_finished`` marks the end of one run of a recurring series: ``run_count`` grows by one, ``last_run_at``
     becomes ``at`` and ``attempts`` starts again at zero.
     """

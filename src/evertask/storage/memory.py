@@ -252,6 +252,8 @@ class MemoryStorage:
         row.cancel_requested = False
         row.last_error = outcome.error if outcome.error is not None else row.last_error
         row.version += 1
+        if outcome.status is TaskStatus.service_stopped:
+            row.attempts = max(0, row.attempts - 1)  # an interrupted attempt does not use up a retry
         if outcome.run_finished:
             row.run_count += 1
             row.last_run_at = outcome.at

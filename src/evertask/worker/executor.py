@@ -8,6 +8,7 @@ import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor as ThreadPool
+from concurrent.futures import Future as ThreadFuture
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -25,6 +26,8 @@ from evertask.worker.outcomes import OutcomeRecorder, Verdict
 
 logger = logging.getLogger("evertask.worker")
 StopReason = Literal["cancel", "shutdown", "lost"]
+SYNC_STOP_GRACE = 5.0
+"""Seconds a sync handler gets to notice a cancellation or timeout before its outcome is recorded anyway."""
 
 
 @dataclass(slots=True)
@@ -118,6 +121,8 @@ class Executor:
 
     async def _attempt(self, running: Running) -> Verdict:
         record = running.record
+        if running.stop is not None:  # cancelled or interrupted while claimed ahead: never started, no hooks
+            return _stopped(running)
         try:
             registration = self._registry.get(record.type)
             task = load_payload(registration.task_cls, record.payload)
@@ -138,6 +143,8 @@ class Executor:
         record = running.record
         queue = self._queues.get(record.queue) or self._queues[DEFAULT_QUEUE]
         timeout = registration.timeout if registration.timeout is not None else queue.default_timeout
+        if timeout is not None and timeout <= timedelta(0):
+            timeout = None  # an explicit zero switches off a timeout inherited from the queue or the app
         hooks = registration.hooks
         if "on_started" in hooks and record.attempts <= 1:
             await _safe_hook(handler.on_started, record, record.id)
@@ -165,21 +172,27 @@ class Executor:
         timeout: timedelta | None,
     ) -> Verdict:
         record, ctx = running.record, running.ctx
-        if running.stop is not None:  # asked to stop before handle began
+        if running.stop is not None:  # asked to stop while on_started ran
             return _stopped(running)
         running.in_handle = True
+        thread: ThreadFuture[None] | None = None
+        deadline: asyncio.Timeout | None = None
         try:
-            call = self._call(registration, handler, task, ctx)
+            if registration.is_async:
+                call: Awaitable[None] = handler.handle(task, ctx)
+            else:
+                thread = self._start_thread(handler, task, ctx)
+                call = asyncio.wrap_future(thread)
             if timeout is None:
                 await call
             else:
-                async with asyncio.timeout(timeout.total_seconds()):
+                async with asyncio.timeout(timeout.total_seconds()) as deadline:
                     await call
         except TimeoutError as exc:
-            if running.stop is None and timeout is not None:
-                ctx.signal_cancel()
-                return Verdict(error=TaskTimeoutError(record.id, timeout.total_seconds()), timed_out=timeout)
-            return Verdict(error=exc)
+            if deadline is None or not deadline.expired() or running.stop is not None:
+                return Verdict(error=exc)  # the handler's own TimeoutError (an HTTP client's, say)
+            ctx.signal_cancel()
+            return Verdict(error=TaskTimeoutError(record.id, timeout.total_seconds()), timed_out=timeout)  # type: ignore[union-attr]
         except asyncio.CancelledError:
             if running.stop is None:
                 raise
@@ -193,16 +206,30 @@ class Executor:
             return Verdict(error=exc)
         finally:
             running.in_handle = False
+            if thread is not None and not thread.done():
+                await _let_thread_stop(thread, record)
         return Verdict()
 
-    def _call(self, registration: Registration, handler: Any, task: Task, ctx: TaskContext) -> Awaitable[None]:
-        if registration.is_async:
-            coro: Awaitable[None] = handler.handle(task, ctx)
-            return coro
+    def _start_thread(self, handler: Any, task: Task, ctx: TaskContext) -> ThreadFuture[None]:
         ctx.enable_blocking_wait()
-        context = contextvars.copy_context()
-        loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._threads, context.run, handler.handle, task, ctx)
+        context = contextvars.copy_context()  # request ids and tracing flow into the thread
+        if self._threads is None:
+            raise RuntimeError("sync handlers need the worker's thread pool")
+        return self._threads.submit(context.run, handler.handle, task, ctx)
+
+
+async def _let_thread_stop(thread: ThreadFuture[None], record: TaskRecord) -> None:
+    """A thread cannot be killed: after signalling it, give it a moment to notice before its outcome is
+    recorded, so that a retry does not start while the previous attempt still runs."""
+    await asyncio.wait([asyncio.wrap_future(thread)], timeout=SYNC_STOP_GRACE)
+    if not thread.done():
+        logger.warning(
+            "sync handler of task %s still runs %.0f s after it was told to stop; it cannot be killed, "
+            "only asked (poll ctx.cancelled)",
+            record.id,
+            SYNC_STOP_GRACE,
+            extra=_extra(record),
+        )
 
 
 def _stopped(running: Running) -> Verdict:
@@ -224,5 +251,9 @@ async def _safe_hook(hook: Callable[..., Any], record: TaskRecord, *args: Any) -
             hook.__name__,
             record.type,
             record.id,
-            extra={"task_id": str(record.id), "task_type": record.type, "queue": record.queue},
+            extra=_extra(record),
         )
+
+
+def _extra(record: TaskRecord) -> dict[str, object]:
+    return {"task_id": str(record.id), "task_type": record.type, "queue": record.queue, "attempt": record.attempts}

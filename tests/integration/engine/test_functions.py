@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from evertask import EverTask, TaskContext, TaskStatus
-from evertask.errors import ConfigurationError
+from evertask.errors import ConfigurationError, TaskValidationError
 from tests.integration.conftest import AppFactory
 
 
@@ -53,15 +53,13 @@ async def test_a_sync_function_task_gets_its_context_and_accepts_delay(make_app:
 
 
 async def test_function_task_arguments_are_validated_at_dispatch(make_app: AppFactory) -> None:
-    from pydantic import ValidationError
-
     app = make_app()
 
     @app.task()
     async def typed(n: int) -> None: ...
 
     async with app:
-        with pytest.raises(ValidationError):
+        with pytest.raises(TaskValidationError, match="valid integer"):
             await typed.dispatch(n="not a number")
 
 
@@ -81,3 +79,16 @@ def test_function_task_settings_reach_its_handler(make_app: AppFactory) -> None:
 
     registration = app.registry.get("jobs.cleanup")
     assert registration.timeout == timedelta(seconds=3)
+
+
+async def test_the_decorator_also_works_without_parentheses(make_app: AppFactory) -> None:
+    app = make_app()
+    seen: list[str] = []
+
+    @app.task
+    async def greet(name: str) -> None:
+        seen.append(name)
+
+    async with app:
+        await app.wait(await greet.dispatch("Ann"), timeout=5)
+    assert seen == ["Ann"]
