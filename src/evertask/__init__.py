@@ -24,6 +24,7 @@ from evertask.schedule import (
     every,
 )
 from evertask.storage.base import TaskQuery
+from evertask.sync import SyncClient
 from evertask.task import StatusChange, Task, TaskRecord, TaskStatus
 from evertask.worker import WorkerSettings
 
@@ -44,6 +45,7 @@ __all__ = [
     "RetryPolicy",
     "Schedule",
     "StatusChange",
+    "SyncClient",
     "SyncHandler",
     "Task",
     "TaskContext",

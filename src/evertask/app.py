@@ -195,12 +195,12 @@ class EverTask:
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Open storage and, unless ``run_worker=False``, start the worker."""
+    async def start(self, *, with_worker: bool | None = None) -> None:
+        """Open storage and start the worker (unless ``with_worker``, else ``run_worker``, is False)."""
         if self._started:
             return
         await self.storage.open()
-        if self._run_worker:
+        if self._run_worker if with_worker is None else with_worker:
             self._worker = Worker(
                 storage=self.storage,
                 registry=self.registry,

@@ -53,6 +53,8 @@ class Dispatcher:
         self._now = now
         self._worker = worker
         self._committer: GroupCommitter[NewTask, UUID] = GroupCommitter(storage.add)
+        self.require_handlers = True
+        """Whether a task type must have a registered handler here (a pure client may dispatch any)."""
         # Group commit pays off when a write costs I/O; a storage without I/O says so and is called directly.
         self._group_commit = getattr(storage, "group_commit", True)
 
@@ -69,17 +71,17 @@ class Dispatcher:
         priority: int = 0,
     ) -> NewTask:
         """Validate a dispatch and build the row to store; raises a clear error and stores nothing."""
-        registration = self._registry.for_task(task)
+        task_type, handler_queue = self._type_of(task)
         payload = dump_payload(task)
         scheduled_at, schedule_json = _due_time(now, delay, at, recurring)
-        queue_name = queue or registration.queue or (RECURRING_QUEUE if recurring is not None else DEFAULT_QUEUE)
+        queue_name = queue or handler_queue or (RECURRING_QUEUE if recurring is not None else DEFAULT_QUEUE)
         if queue_name not in self._queues:
             raise UnknownQueueError(queue_name)
         if key is not None and len(key) > MAX_KEY_LENGTH:
             raise InvalidTaskKeyError(key, f"{len(key)} characters; the limit is {MAX_KEY_LENGTH}")
         return NewTask(
             id=uuid.uuid4(),
-            type=registration.name,
+            type=task_type,
             payload=payload,
             queue=queue_name,
             created_at=now,
@@ -89,6 +91,13 @@ class Dispatcher:
             key=key or None,
             schedule=schedule_json,
         )
+
+    def _type_of(self, task: Task) -> tuple[str, str | None]:
+        name = type(task).task_name
+        if name in self._registry or self.require_handlers:
+            registration = self._registry.get(name)
+            return registration.name, registration.queue
+        return name, None
 
     async def dispatch(
         self,

@@ -1,0 +1,110 @@
+"""A blocking client for code without an event loop: Django and Flask views, scripts, Celery-style callers.
+
+It is a thin facade, not a second engine: a private event loop in a daemon thread runs an
+``EverTask(run_worker=False)`` over the same storage, and each call hands a coroutine to it and waits. A
+worker process picks the tasks up (on PostgreSQL at once, through NOTIFY; elsewhere within its poll interval).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from evertask.app import EverTask
+from evertask.storage.base import Storage
+from evertask.task import Task, TaskRecord
+
+if TYPE_CHECKING:
+    from evertask.schedule import Schedule
+
+T = TypeVar("T")
+
+
+class SyncClient:
+    """Dispatch, cancel and look up tasks from synchronous code.
+
+    ``target`` is a storage URL (``"postgresql://host/db"``, ``"sqlite:///tasks.db"``), a :class:`Storage`,
+    or an :class:`EverTask` app whose handlers and queues are then used to validate dispatches (the app must not
+    be started elsewhere). With a URL or a storage, any :class:`Task` subclass may be dispatched: a task type
+    without a registered handler goes to the ``default`` queue (or the one named) for whichever worker has it.
+    """
+
+    def __init__(self, target: str | Storage | EverTask, **app_options: Any) -> None:
+        if isinstance(target, EverTask):
+            self.app = target
+        else:
+            self.app = EverTask.from_url(target, **app_options) if isinstance(target, str) else EverTask(target)
+            self.app.dispatcher.require_handlers = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="evertask-sync-client", daemon=True)
+        self._thread.start()
+        try:
+            self._call(self.app.start(with_worker=False))
+        except BaseException:
+            self._shutdown_loop()
+            raise
+
+    def dispatch(
+        self,
+        task: Task,
+        *,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+        recurring: Schedule | None = None,
+        key: str | None = None,
+        queue: str | None = None,
+        priority: int = 0,
+    ) -> UUID:
+        """Store ``task`` durably and return its id (see :meth:`EverTask.dispatch`)."""
+        return self._call(
+            self.app.dispatch(task, delay=delay, at=at, recurring=recurring, key=key, queue=queue, priority=priority)
+        )
+
+    def dispatch_many(self, tasks: Sequence[Task], **options: Any) -> list[UUID]:
+        """Store a batch in one transaction (see :meth:`EverTask.dispatch_many`)."""
+        return self._call(self.app.dispatch_many(tasks, **options))
+
+    def cancel(self, task_id: UUID) -> bool:
+        """Cancel a task (see :meth:`EverTask.cancel`)."""
+        return self._call(self.app.cancel(task_id))
+
+    def get(self, task_id: UUID) -> TaskRecord | None:
+        """The stored task, or None."""
+        return self._call(self.app.get(task_id))
+
+    def wait(self, task_id: UUID, timeout: float | None = None) -> TaskRecord:
+        """Block until the task reaches a final status (polling storage) and return it."""
+        return self._call(self.app.wait(task_id, timeout=timeout, poll_interval=0.2))
+
+    def close(self) -> None:
+        """Finish stores in flight, close storage and end the background loop. Idempotent."""
+        if self._loop.is_closed():
+            return
+        try:
+            self._call(self.app.stop())
+        finally:
+            self._shutdown_loop()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self._loop.is_closed():
+            coroutine.close()
+            raise RuntimeError("this SyncClient is closed")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def _shutdown_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

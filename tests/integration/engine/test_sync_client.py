@@ -1,0 +1,40 @@
+"""The blocking client: dispatch and look up tasks from code without an event loop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+
+from evertask import SyncClient, Task, TaskStatus
+from evertask.errors import InvalidScheduleError
+from evertask.storage import MemoryStorage
+
+
+class Invoice(Task):
+    number: int
+
+
+def test_sync_client_stores_a_task_without_an_event_loop_of_the_callers() -> None:
+    storage = MemoryStorage()
+    with SyncClient(storage) as client:
+        task_id = client.dispatch(Invoice(number=7), delay=timedelta(hours=1))
+        record = client.get(task_id)
+        assert record is not None
+        assert record.status is TaskStatus.pending
+        assert record.type == Invoice.task_name
+        assert client.cancel(task_id) is True
+
+
+def test_sync_client_reports_bad_input_like_the_async_app() -> None:
+    with SyncClient(MemoryStorage()) as client, pytest.raises(InvalidScheduleError, match="negative"):
+        client.dispatch(Invoice(number=1), delay=timedelta(seconds=-5))
+
+
+def test_a_closed_sync_client_says_so() -> None:
+    client = SyncClient(MemoryStorage())
+    client.close()
+    client.close()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        client.get(uuid4())
