@@ -80,6 +80,13 @@ class TaskCancelled(TaskEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class TaskDeferred(TaskEvent):
+    """An attempt was over its rate limit and waits, without a worker slot, until ``until``."""
+
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class TaskDropped(TaskEvent):
     """A waiting task was evicted from a full in-memory queue (``drop_oldest``/``drop_newest``); it is
     ``cancelled``, never silently lost."""

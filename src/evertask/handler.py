@@ -13,6 +13,7 @@ from uuid import UUID
 
 from evertask.context import TaskContext
 from evertask.errors import ConfigurationError
+from evertask.ratelimit import RateLimit
 from evertask.retry import RetryPolicy
 from evertask.task import Task
 
@@ -28,6 +29,8 @@ class _HandlerSettings:
     """How failed attempts are retried."""
     queue: ClassVar[str | None] = None
     """The queue this handler's tasks go to unless a dispatch names another."""
+    rate_limit: ClassVar[RateLimit | None] = None
+    """A keyed token-bucket limit on this handler's attempts (see :class:`~evertask.ratelimit.RateLimit`)."""
 
     async def on_started(self, task_id: UUID) -> None:
         """Called once before the first attempt's ``handle``. Errors here are logged and ignored."""

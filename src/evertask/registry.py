@@ -10,6 +10,7 @@ from typing import Any
 
 from evertask.errors import HandlerAlreadyRegisteredError, UnknownTaskTypeError
 from evertask.handler import Handler, SyncHandler, _HandlerSettings, task_type_of
+from evertask.ratelimit import RateLimit
 from evertask.retry import RetryPolicy
 from evertask.task import Task
 
@@ -28,6 +29,7 @@ class Registration:
     timeout: timedelta | None
     retry: RetryPolicy | None
     queue: str | None
+    rate_limit: RateLimit | None
 
 
 class Registry:
@@ -52,6 +54,7 @@ class Registry:
             timeout=handler_cls.timeout,
             retry=handler_cls.retry,
             queue=handler_cls.queue,
+            rate_limit=handler_cls.rate_limit,
         )
         self._by_name[name] = registration
         return registration

@@ -45,10 +45,12 @@ class Outcome:
     """How one claimed attempt ended; written only while ``owner`` and ``fence`` still hold the claim.
 
     ``status`` is final (completed, failed, cancelled), ``service_stopped`` (shutdown: claimable again at
-    once, and the interrupted attempt is given back: ``attempts`` goes down by one), or ``pending`` with
-    ``next_run`` (a retry, or the next occurrence of a recurring task).
+    once), or ``pending`` with ``next_run`` (a retry, a rate-limit deferral, or the next occurrence of a
+    recurring task).
     ``run_finished`` marks the end of one run of a recurring series: ``run_count`` grows by one, ``last_run_at``
-    becomes ``at`` and ``attempts`` starts again at zero.
+    becomes ``at`` and ``attempts`` starts again at zero. ``attempt_refunded`` gives the attempt back
+    (``attempts`` goes down by one): the attempt was interrupted by a shutdown or deferred by a rate limit,
+    and must not use up a retry.
     """
 
     id: UUID
@@ -59,6 +61,7 @@ class Outcome:
     error: str | None = None
     next_run: datetime | None = None
     run_finished: bool = False
+    attempt_refunded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,13 @@ class Storage(Protocol):
         """Move a task that is not running and not final (pending, queued, service_stopped, paused) to
         ``scheduled_at`` with ``status`` (``pending`` or ``paused``), recording the change of status if any;
         False if the task is running, final or unknown."""
+
+    async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
+        """Take one token from the rate-limit bucket named ``bucket``, atomically across every process sharing
+        this storage (the arithmetic is :func:`evertask.ratelimit.take_token`; a bucket never seen is full).
+
+        Returns 0.0 if a token was taken, else the seconds until one will be there (nothing is taken).
+        """
 
     async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
         """Delete finished tasks and history older than ``policy`` allows; returns how many tasks went."""

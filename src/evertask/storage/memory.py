@@ -17,6 +17,7 @@ from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
+from evertask.ratelimit import Bucket, take_token
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -66,6 +67,9 @@ class _Row:
 class MemoryStorage:
     """Storage in this process's memory. Fast and exact, but everything is gone when the process ends."""
 
+    max_buckets = 100_000
+    """Rate-limit buckets tracked at most."""
+
     group_commit = False
     """Writes cost no I/O, so callers gain nothing by batching them (see ``Storage.group_commit``)."""
 
@@ -78,6 +82,7 @@ class MemoryStorage:
         self._waiting: dict[str, list[tuple[float, int, int, UUID]]] = {}
         self._ready: dict[str, list[tuple[int, float, int, int, UUID]]] = {}
         self._seq = count()
+        self._buckets: dict[str, Bucket] = {}
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -252,8 +257,8 @@ class MemoryStorage:
         row.cancel_requested = False
         row.last_error = outcome.error if outcome.error is not None else row.last_error
         row.version += 1
-        if outcome.status is TaskStatus.service_stopped:
-            row.attempts = max(0, row.attempts - 1)  # an interrupted attempt does not use up a retry
+        if outcome.attempt_refunded:
+            row.attempts = max(0, row.attempts - 1)
         if outcome.run_finished:
             row.run_count += 1
             row.last_run_at = outcome.at
@@ -330,6 +335,14 @@ class MemoryStorage:
         row.version += 1
         self._enqueue(row)
         return True
+
+    async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
+        """Take one token from a rate-limit bucket (at most ``max_buckets`` are tracked, least recent dropped)."""
+        state, wait = take_token(self._buckets.pop(bucket, None), now=now, rate=rate, capacity=capacity)
+        self._buckets[bucket] = state  # re-inserted last: the dict's order is least recently used first
+        if len(self._buckets) > self.max_buckets:
+            del self._buckets[next(iter(self._buckets))]  # an untracked bucket counts as full: lenient, bounded
+        return wait
 
     async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
         """Delete finished tasks and history older than ``policy`` allows."""

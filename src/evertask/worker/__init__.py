@@ -87,6 +87,7 @@ class Worker:
             container=container,
             queues=queues,
             recorder=recorder,
+            take_token=storage.take_token,
             events=events,
             now=now,
             threads=self._threads,

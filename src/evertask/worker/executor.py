@@ -11,7 +11,7 @@ from concurrent.futures import Executor as ThreadPool
 from concurrent.futures import Future as ThreadFuture
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from evertask.context import TaskContext
@@ -19,6 +19,7 @@ from evertask.di import Container
 from evertask.errors import EverTaskError, TaskCancelledError, TaskTimeoutError
 from evertask.events import EventBus, TaskStarted
 from evertask.queues import DEFAULT_QUEUE, ResolvedQueue
+from evertask.ratelimit import RateLimit, RateLimitExceededError
 from evertask.registry import Registration, Registry
 from evertask.serialization import load_payload
 from evertask.task import Task, TaskRecord
@@ -26,6 +27,14 @@ from evertask.worker.outcomes import OutcomeRecorder, Verdict
 
 logger = logging.getLogger("evertask.worker")
 StopReason = Literal["cancel", "shutdown", "lost"]
+
+
+class TakeToken(Protocol):
+    """Storage's :meth:`~evertask.storage.base.Storage.take_token`."""
+
+    def __call__(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> Awaitable[float]: ...
+
+
 SYNC_STOP_GRACE = 5.0
 """Seconds a sync handler gets to notice a cancellation or timeout before its outcome is recorded anyway."""
 
@@ -60,6 +69,7 @@ class Executor:
         container: Container,
         queues: dict[str, ResolvedQueue],
         recorder: OutcomeRecorder,
+        take_token: TakeToken,
         events: EventBus,
         now: Callable[[], datetime],
         threads: ThreadPool | None,
@@ -72,6 +82,7 @@ class Executor:
         self._container = container
         self._queues = queues
         self._recorder = recorder
+        self._take_token = take_token
         self._events = events
         self._now = now
         self._threads = threads
@@ -146,6 +157,12 @@ class Executor:
         if timeout is not None and timeout <= timedelta(0):
             timeout = None  # an explicit zero switches off a timeout inherited from the queue or the app
         hooks = registration.hooks
+        if registration.rate_limit is not None:
+            over = await self._over_rate_limit(registration.rate_limit, record, task)
+            if over is not None:
+                if over.error is not None and "on_error" in hooks:
+                    await _safe_hook(handler.on_error, record, record.id, over.error, str(over.error))
+                return over
         if "on_started" in hooks and record.attempts <= 1:
             await _safe_hook(handler.on_started, record, record.id)
         verdict = await self._handle(running, registration, handler, task, timeout)
@@ -155,13 +172,23 @@ class Executor:
             return verdict
         if verdict.stop in ("shutdown", "lost"):
             return verdict
-        if verdict.stop is None and verdict.error is not None:
+        if verdict.stop is None and verdict.error is not None and verdict.retryable:
             retry = registration.retry or queue.default_retry
             verdict.retry_in = retry.next_delay(record.attempts, verdict.error)
         if verdict.retry_in is None and "on_error" in hooks:
             error = verdict.error
             await _safe_hook(handler.on_error, record, record.id, error, str(error) if error else None)
         return verdict
+
+    async def _over_rate_limit(self, limit: RateLimit, record: TaskRecord, task: Task) -> Verdict | None:
+        """None if the attempt may run; else how it ends: deferred to its next permit, or discarded."""
+        bucket = limit.bucket_for(record.type, task)
+        wait = await self._take_token(bucket, now=self._now(), rate=limit.rate, capacity=limit.capacity)
+        if wait <= 0:
+            return None
+        if limit.when_exceeded == "wait":
+            return Verdict(deferred_for=timedelta(seconds=wait))
+        return Verdict(error=RateLimitExceededError(bucket, wait), retryable=False)
 
     async def _handle(
         self,

@@ -16,6 +16,7 @@ from evertask.events import (
     EventBus,
     TaskCancelled,
     TaskCompleted,
+    TaskDeferred,
     TaskEvent,
     TaskFailed,
     TaskRetrying,
@@ -39,6 +40,7 @@ class Verdict:
     stop: Literal["cancel", "shutdown", "lost"] | None = None
     timed_out: timedelta | None = None
     retry_in: timedelta | None = None
+    deferred_for: timedelta | None = None
 
 
 def describe_error(error: BaseException) -> str:
@@ -143,8 +145,11 @@ class OutcomeRecorder:
         ) -> Outcome:
             return Outcome(record.id, self._owner, record.fence, status, now, error, next_run, run_finished)
 
+        # Neither an interrupted nor a deferred attempt may use up a retry: both give the attempt back.
         if verdict.stop == "shutdown":
-            return outcome(TaskStatus.service_stopped)
+            return replace(outcome(TaskStatus.service_stopped), attempt_refunded=True)
+        if verdict.deferred_for is not None:
+            return replace(outcome(TaskStatus.pending, None, now + verdict.deferred_for), attempt_refunded=True)
         if verdict.stop == "cancel":
             return outcome(TaskStatus.cancelled, "cancelled by request")
         error = describe_error(verdict.error) if verdict.error is not None else None
@@ -168,7 +173,9 @@ class OutcomeRecorder:
         }
         if verdict.timed_out is not None:
             logger.warning("task %s timed out after %s", record.id, verdict.timed_out, extra=extra)
-        if verdict.error is None and verdict.stop is None:
+        if verdict.deferred_for is not None:
+            logger.debug("task %s over its rate limit; deferred %s", record.id, verdict.deferred_for, extra=extra)
+        elif verdict.error is None and verdict.stop is None:
             logger.debug("task %s completed in %.3f s", record.id, duration, extra=extra)
         elif verdict.stop == "cancel":
             logger.info("task %s cancelled while running", record.id, extra=extra)
@@ -196,6 +203,8 @@ class OutcomeRecorder:
             events.append(TaskTimedOut(*head, duration=duration, timeout=verdict.timed_out.total_seconds()))
         if verdict.stop == "shutdown":
             events.append(TaskServiceStopped(*head))
+        elif verdict.deferred_for is not None and outcome.next_run is not None:
+            events.append(TaskDeferred(*head, until=outcome.next_run))
         elif verdict.stop == "cancel":
             events.append(TaskCancelled(*head))
         elif verdict.error is None:
