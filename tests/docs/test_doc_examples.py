@@ -18,6 +18,7 @@ PAGES = (
     "cancellation-and-continuations.md",
     "events-and-logging.md",
     "mediator.md",
+    "recurring-tasks.md",
     "architecture.md",
 )
 MARKER = "<!-- runnable -->"

@@ -50,7 +50,9 @@ def wall_clock_after(schedule: FluentSchedule, after: datetime, anchor: datetime
     step = 1 if anchor is None else schedule.every
     if anchor is not None:
         period -= (period - _period_of(schedule, anchor.astimezone(tz).date())) % step
-    while True:  # ends at the latest in the next active period: every period has a slot, except skipped months
+    # Every period has a slot, except months left out by in_months(), which requires every().month(): this
+    # loop ends within a year.
+    while True:
         for wall in _walls(schedule, period):
             occurrence = wall_to_utc(wall, tz)
             if occurrence > after:

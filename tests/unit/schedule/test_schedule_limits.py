@@ -54,6 +54,23 @@ def test_a_series_chained_like_a_worker_runs_exactly_max_runs_times(
     assert runs[-1] is None
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    schedule=bare_schedules,
+    now=instants,
+    span=st.one_of(st.timedeltas(timedelta(0), timedelta(minutes=10)), st.timedeltas(timedelta(0), timedelta(days=90))),
+)
+def test_a_series_chained_like_a_worker_never_runs_after_until(
+    schedule: Schedule, now: datetime, span: timedelta
+) -> None:
+    until = now + span
+    limited = schedule.until(until)
+    occurrence, runs = limited.first_run(now), 0
+    while occurrence is not None and runs < 1_000:
+        assert occurrence <= until
+        occurrence, runs = limited.next_run(occurrence, runs_done=runs + 1), runs + 1
+
+
 def test_limits_are_readable() -> None:
     schedule = every().day().max_runs(5).until(datetime.fromisoformat("2025-01-01T01:00:00+01:00"))
 

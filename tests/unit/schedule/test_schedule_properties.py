@@ -21,7 +21,9 @@ from evertask.schedule import LAST_DAY, FluentSchedule, Schedule, cron, every
 
 @settings(max_examples=150, deadline=None)
 @given(schedule=bare_schedules, after=any_instants)
-def test_next_run_is_strictly_after_after_and_strictly_increasing(schedule: Schedule, after: datetime) -> None:
+def test_next_run_is_strictly_later_than_after_so_a_series_strictly_increases(
+    schedule: Schedule, after: datetime
+) -> None:
     previous = after
     for runs_done in range(4):
         following = schedule.next_run(previous, runs_done)
