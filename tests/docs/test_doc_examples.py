@@ -19,6 +19,7 @@ PAGES = (
     "events-and-logging.md",
     "mediator.md",
     "recurring-tasks.md",
+    "task-keys.md",
     "architecture.md",
 )
 MARKER = "<!-- runnable -->"
