@@ -344,7 +344,7 @@ class EverTask:
                 del self._waiters[task_id]
 
     def _finished(self, task_id: UUID, status: TaskStatus) -> None:
-        if not status.is_final:
+        if not self._waiters or not status.is_final:
             return
         for future in self._waiters.pop(task_id, ()):
             if not future.done():

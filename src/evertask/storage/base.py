@@ -24,7 +24,8 @@ AuditLevel = Literal["full", "minimal", "errors", "none"]
 """How much history is kept: every transition; only final ones; only failures; nothing."""
 
 
-@dataclass(frozen=True, slots=True)
+# NewTask and Outcome are built once per task on the hot path: slotted, not frozen (see evertask.task).
+@dataclass(slots=True)
 class NewTask:
     """A task to store. ``status`` is ``queued`` when due at once and ``pending`` when it waits for its time."""
 
@@ -40,7 +41,7 @@ class NewTask:
     schedule: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """How one claimed attempt ended; written only while ``owner`` and ``fence`` still hold the claim.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from itertools import count
 from operator import attrgetter
@@ -59,6 +59,7 @@ class _Row:
     lease_until: datetime | None = None
     recoveries: int = 0
     cancel_requested: bool = False
+    history: list[StatusChange] = field(default_factory=list)
 
     def record(self) -> TaskRecord:
         return TaskRecord(*_record_values(self))
@@ -76,11 +77,11 @@ class MemoryStorage:
     def __init__(self, *, audit: AuditLevel = "full") -> None:
         self._rows: dict[UUID, _Row] = {}
         self._keys: dict[str, UUID] = {}
-        self._history: dict[UUID, list[StatusChange]] = {}
         self._audit = AuditFilter(audit)
-        # (due timestamp, seq, version, id) and (-priority, due timestamp, seq, version, id)
-        self._waiting: dict[str, list[tuple[float, int, int, UUID]]] = {}
-        self._ready: dict[str, list[tuple[int, float, int, int, UUID]]] = {}
+        # (due timestamp, seq, version, row) and (-priority, due timestamp, seq, version, row): entries hold the
+        # row itself, so that checking one costs no lookup; seq is unique, so rows are never compared.
+        self._waiting: dict[str, list[tuple[float, int, int, _Row]]] = {}
+        self._ready: dict[str, list[tuple[int, float, int, int, _Row]]] = {}
         self._seq = count()
         self._buckets: dict[str, Bucket] = {}
 
@@ -139,25 +140,24 @@ class MemoryStorage:
 
     def _delete(self, row: _Row) -> None:
         del self._rows[row.id]
-        self._history.pop(row.id, None)
+        row.version += 1  # its heap entries are stale now
         if row.key and self._keys.get(row.key) == row.id:
             del self._keys[row.key]
 
     def _enqueue(self, row: _Row) -> None:
         heapq.heappush(
             self._waiting.setdefault(row.queue, []),
-            (row.scheduled_at.timestamp(), row.seq, row.version, row.id),
+            (row.scheduled_at.timestamp(), row.seq, row.version, row),
         )
 
-    def _valid(self, task_id: UUID, version: int, queue: str) -> _Row | None:
-        row = self._rows.get(task_id)
-        if row is None or row.version != version or row.queue != queue or row.status not in CLAIMABLE_STATUSES:
-            return None
-        return row
+    @staticmethod
+    def _valid(row: _Row, version: int, queue: str) -> bool:
+        # A deleted row's version was bumped; a changed one has a newer entry of its own.
+        return row.version == version and row.queue == queue and row.status in CLAIMABLE_STATUSES
 
     def _record(self, row: _Row, before: TaskStatus | None, after: TaskStatus, at: datetime, error: str | None) -> None:
         if self._audit.keeps(after, error):
-            self._history.setdefault(row.id, []).append(StatusChange(row.id, before, after, at, error))
+            row.history.append(StatusChange(row.id, before, after, at, error))
 
     async def get(self, task_id: UUID) -> TaskRecord | None:
         """The task with this id, or None."""
@@ -187,7 +187,8 @@ class MemoryStorage:
 
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded transitions of a task, oldest first."""
-        return list(self._history.get(task_id, ()))
+        row = self._rows.get(task_id)
+        return list(row.history) if row else []
 
     async def claim(
         self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
@@ -199,9 +200,8 @@ class MemoryStorage:
             self._promote_due(queue, now_ts)
             ready = self._ready.get(queue)
             while ready and len(claimed) < limit:
-                _, _, _, version, task_id = heapq.heappop(ready)
-                row = self._valid(task_id, version, queue)
-                if row is None:
+                _, _, _, version, row = heapq.heappop(ready)
+                if not self._valid(row, version, queue):
                     continue
                 self._record(row, row.status, TaskStatus.in_progress, now, None)
                 row.status, row.owner, row.lease_until, row.started_at = (
@@ -222,20 +222,19 @@ class MemoryStorage:
             return
         ready = self._ready.setdefault(queue, [])
         while waiting and waiting[0][0] <= now_ts:
-            due_ts, seq, version, task_id = heapq.heappop(waiting)
-            row = self._valid(task_id, version, queue)
-            if row is not None:
-                heapq.heappush(ready, (-row.priority, due_ts, seq, version, task_id))
+            due_ts, seq, version, row = heapq.heappop(waiting)
+            if self._valid(row, version, queue):
+                heapq.heappush(ready, (-row.priority, due_ts, seq, version, row))
 
     def _next_due(self, queues: Sequence[str]) -> datetime | None:
         earliest: datetime | None = None
         for queue in queues:
             heaps: tuple[list[Any] | None, ...] = (self._ready.get(queue), self._waiting.get(queue))
             for heap in heaps:
-                while heap and self._valid(heap[0][-1], heap[0][-2], queue) is None:
+                while heap and not self._valid(heap[0][-1], heap[0][-2], queue):
                     heapq.heappop(heap)
                 if heap:
-                    due = self._rows[heap[0][-1]].scheduled_at
+                    due = heap[0][-1].scheduled_at
                     earliest = due if earliest is None or due < earliest else earliest
         return earliest
 
@@ -355,6 +354,6 @@ class MemoryStorage:
                     removed += 1
         if policy.history_days is not None:
             cutoff = now - timedelta(days=policy.history_days)
-            for task_id, changes in self._history.items():
-                self._history[task_id] = [c for c in changes if c.at >= cutoff]
+            for row in self._rows.values():
+                row.history = [change for change in row.history if change.at >= cutoff]
         return removed
