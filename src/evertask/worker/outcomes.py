@@ -165,6 +165,11 @@ class OutcomeRecorder:
         return outcome(TaskStatus.pending, error, following, run_finished=True)
 
     def _announce(self, record: TaskRecord, verdict: Verdict, outcome: Outcome, duration: float) -> None:
+        if self._events.active:
+            for event in self._events_for(record, verdict, outcome, duration):
+                self._events.publish(event)
+        if verdict.error is None and verdict.stop is None and not logger.isEnabledFor(logging.DEBUG):
+            return  # the common case logs nothing: skip building the record's extras
         extra = {
             "task_id": str(record.id),
             "task_type": record.type,
@@ -192,9 +197,6 @@ class OutcomeRecorder:
             )
         else:
             logger.error("task %s failed: %s", record.id, verdict.error, extra=extra)
-        if self._events.active:
-            for event in self._events_for(record, verdict, outcome, duration):
-                self._events.publish(event)
 
     def _events_for(self, record: TaskRecord, verdict: Verdict, outcome: Outcome, duration: float) -> list[TaskEvent]:
         head = (record.id, record.type, record.queue, record.attempts, outcome.at)
