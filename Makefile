@@ -28,6 +28,7 @@ test: lint typecheck
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python -m bench all
 
 # Starts the database servers on a development machine where they are installed but stopped

@@ -139,11 +139,19 @@ class Dispatcher:
         """Store a batch in one transaction and return the ids in order; all or nothing."""
         now = self._now()
         rows = [self.prepare(t, now=now, delay=delay, at=at, queue=queue, priority=priority) for t in tasks]
-        # The queue's full-mode applies to the batch as a whole: once there is room, it is admitted entire.
-        rows = [await self._make_room(row) for row in rows]
+        rows = await self._admit_batch(rows)
         ids = await self._storage.add(rows)
         self._stored(rows, ids, now)
         return ids
+
+    async def _admit_batch(self, rows: list[NewTask]) -> list[NewTask]:
+        """Apply each queue's full-mode once per batch: once there is room, the batch's rows for that queue are
+        admitted entire (they may overshoot the capacity), and a fallback moves them all."""
+        targets: dict[str, str] = {}
+        for row in rows:
+            if row.queue not in targets:
+                targets[row.queue] = (await self._make_room(row)).queue
+        return [row if targets[row.queue] == row.queue else replace(row, queue=targets[row.queue]) for row in rows]
 
     async def _make_room(self, new: NewTask) -> NewTask:
         worker = self._worker()

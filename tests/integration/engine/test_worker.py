@@ -191,3 +191,20 @@ async def test_retry_delay_is_honoured(make_app: AppFactory, probe: Probe) -> No
         history = await app.history(task_id)
     retry_wait = [c.at for c in history if c.to_status in (TaskStatus.pending, TaskStatus.in_progress)]
     assert retry_wait[-1] - retry_wait[-2] >= timedelta(milliseconds=150)
+
+
+async def test_concurrent_batches_larger_than_the_capacity_all_get_through(make_app: AppFactory, probe: Probe) -> None:
+    app = blocking_app(make_app, probe, max_parallelism=2, channel_capacity=20)
+
+    async def producer(k: int) -> list[object]:
+        ids: list[object] = []
+        for batch in range(3):
+            ids += await app.dispatch_many([Echo(text=f"{k}-{batch}-{i}") for i in range(50)])
+        return ids
+
+    async with app:
+        batches = await asyncio.wait_for(asyncio.gather(*(producer(k) for k in range(8))), timeout=10)
+        ids = [task_id for batch in batches for task_id in batch]
+        for task_id in ids:
+            assert (await app.wait(task_id, timeout=10)).status is TaskStatus.completed  # type: ignore[arg-type]
+    assert len(ids) == 1200

@@ -1,0 +1,19 @@
+"""The workloads, in the order ``all`` runs them."""
+
+from __future__ import annotations
+
+from bench.harness import Workload
+from bench.workloads import bulk, delay_precision, latency, limits, recovery, scheduled_load, throughput
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        limits.WORKLOAD,
+        throughput.WORKLOAD,
+        bulk.WORKLOAD,
+        latency.WORKLOAD,
+        delay_precision.WORKLOAD,
+        scheduled_load.WORKLOAD,
+        recovery.WORKLOAD,
+    )
+}
