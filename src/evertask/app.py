@@ -70,6 +70,8 @@ class EverTask:
             raise ConfigurationError(f"max_parallelism must be >= 1, got {max_parallelism}")
         if channel_capacity is not None and channel_capacity < 1:
             raise ConfigurationError(f"channel_capacity must be >= 1, got {channel_capacity}")
+        if storage is None:
+            logger.warning("no storage given: tasks are kept in memory and lost when the process ends")
         self.storage: Storage = storage if storage is not None else MemoryStorage()
         self.registry = Registry()
         self.container = Container()

@@ -59,7 +59,8 @@ class _Row:
     lease_until: datetime | None = None
     recoveries: int = 0
     cancel_requested: bool = False
-    history: list[StatusChange] = field(default_factory=list)
+    # (from, to, at, error): StatusChange objects are built only when someone reads the history.
+    history: list[tuple[TaskStatus | None, TaskStatus, datetime, str | None]] = field(default_factory=list)
 
     def record(self) -> TaskRecord:
         return TaskRecord(*_record_values(self))
@@ -157,7 +158,7 @@ class MemoryStorage:
 
     def _record(self, row: _Row, before: TaskStatus | None, after: TaskStatus, at: datetime, error: str | None) -> None:
         if self._audit.keeps(after, error):
-            row.history.append(StatusChange(row.id, before, after, at, error))
+            row.history.append((before, after, at, error))
 
     async def get(self, task_id: UUID) -> TaskRecord | None:
         """The task with this id, or None."""
@@ -188,7 +189,7 @@ class MemoryStorage:
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded transitions of a task, oldest first."""
         row = self._rows.get(task_id)
-        return list(row.history) if row else []
+        return [StatusChange(task_id, *change) for change in row.history] if row else []
 
     async def claim(
         self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
@@ -355,5 +356,5 @@ class MemoryStorage:
         if policy.history_days is not None:
             cutoff = now - timedelta(days=policy.history_days)
             for row in self._rows.values():
-                row.history = [change for change in row.history if change.at >= cutoff]
+                row.history = [change for change in row.history if change[2] >= cutoff]
         return removed

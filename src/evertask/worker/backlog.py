@@ -10,14 +10,16 @@ from uuid import UUID
 class Backlog:
     """Task ids in dispatch order; full at ``capacity``.
 
-    Dispatchers waiting for room queue up in FIFO order and are woken one per freed place, so a thousand
-    waiting producers do not all wake (and go back to sleep) every time one task is claimed.
+    Dispatchers waiting for room queue up in FIFO order. Once the backlog is full they are woken in groups:
+    when it has drained to a low-water mark, as many as there is room for, at once. Waking one per freed place
+    would make every dispatch sleep and wake once; a group costs one wake-up per quarter of the capacity.
     """
 
-    __slots__ = ("_ids", "_waiters", "capacity")
+    __slots__ = ("_ids", "_low_water", "_waiters", "capacity")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
+        self._low_water = capacity - max(1, capacity // 4)
         self._ids: dict[UUID, None] = {}  # a dict keeps insertion order and removes any id in O(1)
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -46,7 +48,7 @@ class Backlog:
         if future in self._waiters:
             self._waiters.remove(future)
         elif future.done() and not future.cancelled():
-            self._wake_next()  # we were handed the room but leave without it: pass it on
+            self._wake(1)  # we were handed room but leave without it: pass it on
 
     def add(self, task_id: UUID) -> None:
         """A due task was dispatched here."""
@@ -54,15 +56,15 @@ class Backlog:
 
     def discard(self, task_id: UUID) -> None:
         """The task was claimed, cancelled or dropped."""
-        if self._ids.pop(task_id, 0) is None:
-            self._wake_next()
+        if self._ids.pop(task_id, 0) is None and self._waiters and len(self._ids) <= self._low_water:
+            self._wake(self.capacity - len(self._ids))
 
-    def _wake_next(self) -> None:
-        while self._waiters and len(self._ids) < self.capacity:
+    def _wake(self, count: int) -> None:
+        while self._waiters and count > 0:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-                return
+                count -= 1
 
     def oldest(self) -> UUID | None:
         """The task waiting longest, if any."""

@@ -91,7 +91,7 @@ class Executor:
         """Run one claimed attempt to its recorded outcome. Never raises: a task cannot kill the worker."""
         ctx = TaskContext(record.id, record.type, record.queue, record.attempts, record.scheduled_at, record.run_count)
         running = Running(record, ctx, asyncio.current_task())
-        early = self._early_stops.pop(record.id, None)
+        early = self._early_stops.pop(record.id, None) if self._early_stops else None
         if early is not None:
             running.stop = early
         elif record.queue in self._stopped_queues:
