@@ -204,8 +204,9 @@ class Dispatcher:
 def _due_time(
     now: datetime, delay: timedelta | None, at: datetime | None, recurring: Schedule | None
 ) -> tuple[datetime, str | None]:
-    given = sum(x is not None for x in (delay, at, recurring))
-    if given > 1:
+    if delay is None and at is None and recurring is None:
+        return now, None  # the common case first: it runs on every dispatch
+    if (delay is not None) + (at is not None) + (recurring is not None) > 1:
         raise InvalidScheduleError(
             (delay, at, recurring),
             "give at most one of delay=, at= and recurring= (a recurring schedule has its own "
@@ -223,12 +224,11 @@ def _due_time(
         if at.tzinfo is None or at.utcoffset() is None:
             raise InvalidScheduleError(at, "a naive datetime is ambiguous; give it a tzinfo (e.g. UTC)")
         return max(at.astimezone(now.tzinfo), now), None
-    if recurring is not None:
-        first = recurring.first_run(now)
-        if first is None:
-            raise InvalidScheduleError(recurring.describe(), "the schedule has no occurrence after now")
-        return max(first, now), _schedule_json(recurring)
-    return now, None
+    assert recurring is not None  # neither delay nor at, and not all three None
+    first = recurring.first_run(now)
+    if first is None:
+        raise InvalidScheduleError(recurring.describe(), "the schedule has no occurrence after now")
+    return max(first, now), _schedule_json(recurring)
 
 
 def _schedule_json(schedule: Schedule) -> str:
