@@ -20,6 +20,7 @@ PAGES = (
     "mediator.md",
     "recurring-tasks.md",
     "task-keys.md",
+    "storage.md",
     "architecture.md",
 )
 MARKER = "<!-- runnable -->"

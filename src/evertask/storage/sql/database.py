@@ -1,0 +1,149 @@
+"""One database as the storage sees it: transactions, what is retried when they fail, and the errors raised.
+
+What is retried (10 attempts, with jittered exponential back-off from 20 ms to 2 s: 3 to 7 s in all):
+
+- a failure to connect: nothing was sent, so any operation is tried again;
+- a transaction the server rolled back on its own: deadlock, serialisation failure, lock timeout, SQLite busy
+  (and, for ``add`` and ``take_token``, a unique-key race: the next attempt sees the winner's row);
+- a connection lost mid-transaction before COMMIT was sent: the server rolled the work back, so it is redone.
+
+A connection lost *during* COMMIT leaves the outcome unknown: idempotent operations (reads, claim, heartbeat,
+recovery, cancel, reschedule, purge) are retried; ``add``, ``finish`` and ``take_token`` raise
+:class:`~evertask.errors.StorageUnavailableError` instead. A lost connection invalidates the whole pool, so the
+retry reconnects instead of meeting the next dead socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import TypeVar
+
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, StatementError
+
+from evertask.errors import ConfigurationError, StorageError, StorageUnavailableError
+from evertask.storage.sql.engine import Engines, Progress, Runner, Stage, Work, create_engines, driver_url, shown
+
+T = TypeVar("T")
+
+_ATTEMPTS = 10
+_FIRST_DELAY, _MAX_DELAY = 0.02, 2.0
+# Server-side rollbacks that mean "try again": PostgreSQL SQLSTATEs and MySQL error numbers.
+_PG_RETRY = frozenset({"40001", "40P01", "55P03"})
+_MYSQL_RETRY = frozenset({1205, 1213})
+_SUPPORTED = ("sqlite", "postgresql", "mysql", "mariadb", "mssql")
+
+
+class Database:
+    """The connections of one storage and the transactions it runs through them."""
+
+    def __init__(self, url: str | URL, *, schema: str | None = None, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = driver_url(url)
+        self.shown_url = shown(self.url)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect not in _SUPPORTED:
+            raise ConfigurationError(f"{self.shown_url}: evertask stores tasks in SQLite, PostgreSQL or MySQL/MariaDB")
+        if self.dialect == "sqlite" and schema is not None:
+            raise ConfigurationError(f"SQLite has no schemas; drop schema={schema!r} or use another file")
+        if self.dialect == "sqlite" and self.url.database in (None, "", ":memory:"):
+            raise ConfigurationError("an in-memory SQLite database cannot be shared: use memory:// or a file path")
+        self.schema = schema
+        self._pool_size = pool_size
+        self._echo = echo
+        self._engines: Engines | None = None
+
+    async def start(self) -> None:
+        """Create the engines and prove the database answers (else :class:`StorageUnavailableError`)."""
+        if self._engines is not None:
+            return
+        self._engines = create_engines(self.url, schema=self.schema, pool_size=self._pool_size, echo=self._echo)
+        try:
+            await self._engines.writer(lambda conn: None, transaction=False, progress=Progress())
+        except (DBAPIError, OSError) as exc:
+            await self.stop()
+            raise StorageUnavailableError(self.shown_url, self._reason(exc)) from exc
+
+    async def stop(self) -> None:
+        """Close every connection. Idempotent."""
+        engines, self._engines = self._engines, None
+        if engines is not None:
+            await engines.close()
+
+    def _opened(self) -> Engines:
+        if self._engines is None:
+            raise StorageError(f"storage at {self.shown_url} is not open: call open() first")
+        return self._engines
+
+    async def read(self, work: Work[T]) -> T:
+        """Run ``work`` on a read connection (no transaction); retried on connection loss."""
+        return await self._retrying(self._opened().reader, work, transaction=False, idempotent=True, conflicts=())
+
+    async def write(self, work: Work[T], *, idempotent: bool, conflicts: tuple[type[DBAPIError], ...] = ()) -> T:
+        """Run ``work`` in one transaction and commit it; retried as the module doc says.
+
+        ``conflicts`` are further errors that roll the transaction back and call for another attempt.
+        """
+        return await self._retrying(
+            self._opened().writer, work, transaction=True, idempotent=idempotent, conflicts=conflicts
+        )
+
+    async def _retrying(
+        self,
+        runner: Runner,
+        work: Work[T],
+        *,
+        transaction: bool,
+        idempotent: bool,
+        conflicts: tuple[type[DBAPIError], ...],
+    ) -> T:
+        for attempt in range(_ATTEMPTS):
+            progress = Progress()
+            try:
+                return await runner(work, transaction=transaction, progress=progress)
+            except DBAPIError as exc:
+                if attempt + 1 == _ATTEMPTS or not self._retryable(exc, progress.stage, idempotent, conflicts):
+                    raise self._error(exc, progress.stage) from exc
+            except StatementError as exc:
+                # A value passed in could not be bound (a naive datetime): the caller's error, shown as such.
+                if isinstance(exc.orig, ValueError):
+                    raise exc.orig from exc
+                raise
+            except OSError as exc:
+                if attempt + 1 == _ATTEMPTS or progress.stage is not Stage.connect:
+                    raise StorageUnavailableError(self.shown_url, self._reason(exc)) from exc
+            delay = min(_MAX_DELAY, _FIRST_DELAY * 2**attempt)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _retryable(
+        self, exc: DBAPIError, stage: Stage, idempotent: bool, conflicts: tuple[type[DBAPIError], ...]
+    ) -> bool:
+        if stage is Stage.connect:
+            return True
+        if exc.connection_invalidated:
+            return stage is Stage.work or idempotent
+        return isinstance(exc, conflicts) or self._rolled_back(exc)
+
+    def _rolled_back(self, exc: DBAPIError) -> bool:
+        """Whether the server rolled the transaction back for a reason another attempt may not meet."""
+        orig = exc.orig
+        if self.dialect == "postgresql":
+            return getattr(orig, "sqlstate", None) in _PG_RETRY
+        if self.dialect in ("mysql", "mariadb"):
+            return bool(orig is not None and orig.args and orig.args[0] in _MYSQL_RETRY)
+        return self.dialect == "sqlite" and "locked" in str(orig)
+
+    def _error(self, exc: DBAPIError, stage: Stage) -> StorageError:
+        reason = self._reason(exc)
+        if stage is Stage.connect or exc.connection_invalidated:
+            if stage is Stage.commit:
+                reason = f"connection lost during COMMIT, the outcome is unknown: {reason}"
+            return StorageUnavailableError(self.shown_url, reason)
+        return StorageError(f"storage at {self.shown_url} failed: {reason}")
+
+    def _reason(self, exc: BaseException) -> str:
+        orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        password = self.url.password
+        return text.replace(str(password), "***") if password else text

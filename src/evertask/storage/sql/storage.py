@@ -1,0 +1,229 @@
+"""``SqlStorage``: the :class:`~evertask.storage.base.Storage` contract on PostgreSQL, MySQL/MariaDB and SQLite.
+
+Each method is one transaction (or one read) run by :class:`~evertask.storage.sql.database.Database`, which owns
+connections and retries; the statements live beside the idea they serve (``keys``, ``claim``, ``leases``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
+
+from evertask.errors import ConfigurationError
+from evertask.storage.audit import AuditFilter
+from evertask.storage.base import (
+    AuditLevel,
+    CancelResult,
+    ClaimResult,
+    HeartbeatResult,
+    NewTask,
+    Outcome,
+    RetentionPolicy,
+    Storage,
+    TaskQuery,
+)
+from evertask.storage.memory import MemoryStorage
+from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
+from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
+from evertask.storage.sql.database import Database
+from evertask.storage.sql.keys import add_tasks
+from evertask.storage.sql.leases import extend_leases, finish_outcomes, recover_leases
+from evertask.storage.sql.migrate import check_schema, migrate
+from evertask.storage.sql.ratelimit import take_bucket_token
+from evertask.storage.sql.tables import RECORD_COLUMNS, HistoryWriter, task_history, tasks, to_record
+from evertask.task import StatusChange, TaskRecord, TaskStatus
+
+DEFAULT_POOL_SIZE = 10
+_GET = select(*RECORD_COLUMNS).where(tasks.c.id == bindparam("id"))
+_COUNT = select(tasks.c.status, func.count()).group_by(tasks.c.status)
+_COUNT_IN_QUEUE = _COUNT.where(tasks.c.queue == bindparam("queue"))
+_CHANGE = task_history.c
+_HISTORY = (
+    select(_CHANGE.task_id, _CHANGE.from_status, _CHANGE.to_status, _CHANGE.at, _CHANGE.error)
+    .where(_CHANGE.task_id == bindparam("task_id"))
+    .order_by(_CHANGE.id)
+)
+
+
+class SqlStorage:
+    """Durable storage in a SQL database, through SQLAlchemy Core (async).
+
+    ``url``: ``postgresql://...`` (psycopg 3), ``mysql://...`` or ``mariadb://...`` (asyncmy; MySQL 8, MariaDB
+    10.6+) or ``sqlite:///path`` (``sqlite+aiosqlite:///path`` is accepted too: see :mod:`.engine` for why SQLite
+    runs on the standard ``sqlite3`` module).
+    ``schema``: PostgreSQL schema (created if missing) or, on MySQL/MariaDB, the database to use; SQLite has none.
+    ``auto_migrate``: create or upgrade the tables at :meth:`open` (else :meth:`open` checks they are current).
+    ``audit``: how much status history is kept. ``pool_size``: connections kept open (SQLite: readers).
+    """
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        schema: str | None = None,
+        auto_migrate: bool = True,
+        audit: AuditLevel = "full",
+        pool_size: int = DEFAULT_POOL_SIZE,
+        echo: bool = False,
+    ) -> None:
+        self._db = Database(url, schema=schema, pool_size=pool_size, echo=echo)
+        self._audit = AuditFilter(audit)
+        self._auto_migrate = auto_migrate
+        self._claim = claim_for(self._db.dialect)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self._db.shown_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    def _history(self) -> HistoryWriter:
+        return HistoryWriter(self._audit)
+
+    async def open(self) -> None:
+        """Connect, then migrate (``auto_migrate``) or check the schema. Raises ``StorageUnavailableError``."""
+        await self._db.start()
+        try:
+            await (migrate(self._db) if self._auto_migrate else check_schema(self._db))
+        except BaseException:
+            await self._db.stop()
+            raise
+
+    async def close(self) -> None:
+        """Close every connection. Idempotent."""
+        await self._db.stop()
+
+    async def add(self, tasks: Sequence[NewTask]) -> list[UUID]:
+        """Store ``tasks`` in one transaction; see :meth:`Storage.add` for the key rules."""
+        if not tasks:
+            return []
+        return await self._db.write(
+            lambda conn: add_tasks(conn, tasks, self._history()), idempotent=False, conflicts=(IntegrityError,)
+        )
+
+    async def get(self, task_id: UUID) -> TaskRecord | None:
+        """The task with this id, or None."""
+        row = await self._db.read(lambda conn: conn.execute(_GET, {"id": task_id}).first())
+        return None if row is None else to_record(row)
+
+    async def list_tasks(self, query: TaskQuery) -> list[TaskRecord]:
+        """Tasks matching ``query``, newest first."""
+        found = select(*RECORD_COLUMNS)
+        if query.statuses is not None:
+            found = found.where(tasks.c.status.in_(sorted(query.statuses)))
+        if query.queue is not None:
+            found = found.where(tasks.c.queue == query.queue)
+        if query.type is not None:
+            found = found.where(tasks.c.type == query.type)
+        if query.recurring is not None:
+            found = found.where(tasks.c.schedule.is_not(None) if query.recurring else tasks.c.schedule.is_(None))
+        found = found.order_by(tasks.c.created_at.desc(), tasks.c.seq.desc()).limit(query.limit).offset(query.offset)
+        rows = await self._db.read(lambda conn: conn.execute(found).all())
+        return [to_record(row) for row in rows]
+
+    async def count_by_status(self, queue: str | None = None) -> dict[TaskStatus, int]:
+        """How many tasks are in each status (statuses with none are absent)."""
+        query, parameters = (_COUNT, {}) if queue is None else (_COUNT_IN_QUEUE, {"queue": queue})
+        rows = await self._db.read(lambda conn: conn.execute(query, parameters).all())
+        return {row[0]: row[1] for row in rows}
+
+    async def history(self, task_id: UUID) -> list[StatusChange]:
+        """The recorded transitions of a task, oldest first."""
+        rows = await self._db.read(lambda conn: conn.execute(_HISTORY, {"task_id": task_id}).all())
+        return [StatusChange(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+    async def claim(
+        self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
+    ) -> ClaimResult:
+        """Take up to ``limit`` due tasks for ``owner``; see :meth:`Storage.claim`."""
+        request = ClaimRequest(owner, tuple(queues), now, limit, lease_until)
+        # Retried even when COMMIT's fate is unknown: a claim lost that way is recovered when its lease expires.
+        return await self._db.write(
+            lambda conn: claim_tasks(conn, self._claim, request, self._history()), idempotent=True
+        )
+
+    async def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Record how attempts ended, fenced by owner and fence, in one transaction."""
+        if not outcomes:
+            return []
+        return await self._db.write(lambda conn: finish_outcomes(conn, outcomes, self._history()), idempotent=False)
+
+    async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
+        """Extend ``owner``'s leases; report cancellations asked for and claims lost."""
+        if not task_ids:
+            return HeartbeatResult()
+        return await self._db.write(lambda conn: extend_leases(conn, owner, task_ids, lease_until), idempotent=True)
+
+    async def recover_expired(self, *, now: datetime, max_recoveries: int) -> list[TaskRecord]:
+        """Return tasks with expired leases to pending (or fail them past ``max_recoveries``)."""
+        return await self._db.write(
+            lambda conn: recover_leases(conn, now, max_recoveries, self._history()), idempotent=True
+        )
+
+    async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:
+        """Cancel a waiting task at once; flag a running one; leave a final one."""
+        return await self._db.write(lambda conn: cancel_task(conn, task_id, now, self._history()), idempotent=True)
+
+    async def reschedule(
+        self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
+    ) -> bool:
+        """Move a task that is neither running nor final to ``scheduled_at`` with ``status``."""
+        return await self._db.write(
+            lambda conn: reschedule_task(
+                conn, task_id, now=now, scheduled_at=scheduled_at, status=status, history=self._history()
+            ),
+            idempotent=True,
+        )
+
+    async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
+        """Take one token from rate-limit bucket ``bucket``: 0.0 if taken, else the seconds until one is there."""
+        return await self._db.write(
+            lambda conn: take_bucket_token(conn, bucket, now=now, rate=rate, capacity=capacity),
+            idempotent=False,
+            conflicts=(IntegrityError,),
+        )
+
+    async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
+        """Delete finished tasks and history older than ``policy`` allows; returns how many tasks went."""
+        return await self._db.write(lambda conn: purge_tasks(conn, now, policy), idempotent=True)
+
+
+class SqliteStorage(SqlStorage):
+    """The embedded default: a SQLite file in WAL mode, one writer at a time, readers beside it."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        auto_migrate: bool = True,
+        audit: AuditLevel = "full",
+        pool_size: int = 4,
+        echo: bool = False,
+    ) -> None:
+        url = URL.create("sqlite", database=os.fspath(path))
+        super().__init__(url, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo)
+
+
+def storage_from_url(
+    url: str,
+    *,
+    schema: str | None = None,
+    auto_migrate: bool = True,
+    audit: AuditLevel = "full",
+    pool_size: int = DEFAULT_POOL_SIZE,
+    echo: bool = False,
+) -> Storage:
+    """The storage a URL names: ``memory://`` for :class:`MemoryStorage`, any SQL URL for :class:`SqlStorage`."""
+    if url.startswith("memory:"):
+        if schema is not None:
+            raise ConfigurationError(f"memory storage has no schema (got schema={schema!r})")
+        return MemoryStorage(audit=audit)
+    return SqlStorage(url, schema=schema, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo)

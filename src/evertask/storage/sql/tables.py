@@ -1,0 +1,169 @@
+"""The tables as the queries see them: tasks, their history, rate-limit buckets. The DDL itself belongs to the
+migrations, which must agree with this (``tests/contract/test_sql_schema.py`` compares them).
+
+``seq`` is the dispatch order and the primary key: rows are appended in order (the clustered key on InnoDB, the
+rowid on SQLite), and ``id`` is a unique secondary key. ``claim_queue`` is a generated column: the task's queue
+while it waits to be claimed, NULL otherwise. Indexing it works as a partial index on every dialect (MySQL and
+MariaDB have no partial indexes), so the claim and next-due queries read only waiting tasks, in claim order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ColumnElement,
+    Computed,
+    Connection,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    bindparam,
+    insert,
+    update,
+)
+from sqlalchemy.dialects import mysql
+
+from evertask.storage.audit import AuditFilter
+from evertask.storage.sql.types import Status, TaskId, UtcDateTime
+from evertask.task import CLAIMABLE_STATUSES, TaskRecord, TaskStatus
+
+TASKS_TABLE = "evertask_tasks"
+HISTORY_TABLE = "evertask_task_history"
+BUCKETS_TABLE = "evertask_rate_buckets"
+VERSION_TABLE = "evertask_alembic_version"
+
+CLAIM_QUEUE_SQL = "CASE WHEN status IN ({}) THEN queue END".format(
+    ", ".join(f"'{status.value}'" for status in sorted(CLAIMABLE_STATUSES))
+)
+"""The generated ``claim_queue`` column: the queue of a task that waits to be claimed."""
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid); elsewhere the key is 64-bit.
+SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
+# MySQL's TEXT holds 64 KB; payloads may be larger.
+LONG_TEXT = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+# utf8mb4_bin makes keys, queues and types case-sensitive on MySQL/MariaDB, as on the other databases.
+MYSQL_OPTIONS: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+metadata = MetaData()
+
+tasks = Table(
+    TASKS_TABLE,
+    metadata,
+    Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
+    Column("id", TaskId(), nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("payload", LONG_TEXT, nullable=False),
+    Column("status", Status(), nullable=False),
+    Column("queue", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("scheduled_at", UtcDateTime(), nullable=False),
+    Column("priority", Integer(), nullable=False),
+    Column("key", String(200), nullable=True),
+    Column("attempts", Integer(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text(), nullable=True),
+    Column("schedule", Text(), nullable=True),
+    Column("run_count", Integer(), nullable=False),
+    Column("last_run_at", UtcDateTime(), nullable=True),
+    Column("owner", String(255), nullable=True),
+    Column("fence", Integer(), nullable=False),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("recoveries", Integer(), nullable=False),
+    Column("cancel_requested", Boolean(), nullable=False),
+    Column("claim_queue", String(200), Computed(CLAIM_QUEUE_SQL, persisted=True)),
+    **MYSQL_OPTIONS,
+)
+
+task_history = Table(
+    HISTORY_TABLE,
+    metadata,
+    Column("id", SEQUENCE, primary_key=True, autoincrement=True),
+    Column("task_id", TaskId(), nullable=False),
+    Column("from_status", Status(), nullable=True),
+    Column("to_status", Status(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("error", Text(), nullable=True),
+    **MYSQL_OPTIONS,
+)
+
+rate_buckets = Table(
+    BUCKETS_TABLE,
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("tokens", Double(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("full_at", UtcDateTime(), nullable=False),
+    **MYSQL_OPTIONS,
+)
+"""Rate-limit token buckets. ``full_at`` is when the bucket is full again: from then on its row says nothing
+a missing row would not, so ``purge`` may delete it."""
+
+Index("ux_evertask_tasks_id", tasks.c.id, unique=True)
+# SQL Server allows one NULL in a unique index unless it is filtered.
+Index("ux_evertask_tasks_key", tasks.c["key"], unique=True, mssql_where=tasks.c["key"].is_not(None))
+CLAIM_INDEX = Index(
+    "ix_evertask_tasks_claim", tasks.c.claim_queue, tasks.c.priority.desc(), tasks.c.scheduled_at, tasks.c.seq
+)
+Index("ix_evertask_tasks_due", tasks.c.claim_queue, tasks.c.scheduled_at)
+Index("ix_evertask_tasks_lease", tasks.c.status, tasks.c.lease_until)
+Index("ix_evertask_tasks_created", tasks.c.created_at, tasks.c.seq)
+Index("ix_evertask_task_history_task", task_history.c.task_id, task_history.c.id)
+Index("ix_evertask_rate_buckets_full", rate_buckets.c.full_at)
+
+RECORD_COLUMNS: tuple[Column[Any], ...] = tuple(tasks.c[f.name] for f in fields(TaskRecord))
+"""The columns of a :class:`TaskRecord`, in its field order: ``TaskRecord(*row)`` builds one."""
+
+INSERT_HISTORY = insert(task_history)
+UPDATE_BY_ID = update(tasks).where(tasks.c.id == bindparam("target"))
+"""Executed with rows of ``target`` (the task id) and the columns to set: one statement for a whole batch."""
+
+CLAIM_ORDER: tuple[ColumnElement[Any], ...] = (tasks.c.priority.desc(), tasks.c.scheduled_at, tasks.c.seq)
+"""Priority (higher first), then due time, then dispatch order."""
+
+
+def for_update(query: Select[Any], *, skip_locked: bool = False, table: Table = tasks) -> Select[Any]:
+    """``query`` locking the rows it reads from ``table`` until the transaction ends (a no-op on SQLite, whose
+    writer holds the whole database). SQL Server spells the lock as table hints."""
+    hint = "WITH (UPDLOCK, ROWLOCK, READPAST)" if skip_locked else "WITH (UPDLOCK, ROWLOCK)"
+    return query.with_for_update(skip_locked=skip_locked).with_hint(table, hint, "mssql")
+
+
+def to_record(row: Sequence[Any]) -> TaskRecord:
+    """A :class:`TaskRecord` from a row that starts with :data:`RECORD_COLUMNS`."""
+    return TaskRecord(*row[: len(RECORD_COLUMNS)])
+
+
+class HistoryWriter:
+    """Collects the status changes of one transaction that the audit level keeps, and writes them in one go."""
+
+    __slots__ = ("_audit", "rows")
+
+    def __init__(self, audit: AuditFilter) -> None:
+        self._audit = audit
+        self.rows: list[dict[str, Any]] = []
+
+    def record(
+        self, task_id: UUID, before: TaskStatus | None, after: TaskStatus, at: datetime, error: str | None = None
+    ) -> None:
+        """Note one transition (dropped if the audit level does not keep it)."""
+        if self._audit.keeps(after, error):
+            self.rows.append({"task_id": task_id, "from_status": before, "to_status": after, "at": at, "error": error})
+
+    def write(self, conn: Connection) -> None:
+        """Insert the noted rows, in the caller's transaction."""
+        if self.rows:
+            conn.execute(INSERT_HISTORY, self.rows)
