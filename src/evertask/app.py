@@ -38,6 +38,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Wakeups(Protocol):
+    """A listener for tasks stored by other processes (``Storage.wakeups``, where the storage has one)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class TaskDecorator(Protocol):
     """What ``app.task(...)`` returns: a decorator turning a function into a :class:`TaskFunction`."""
 
@@ -96,6 +104,7 @@ class EverTask:
         self._run_worker = run_worker
         self._now = clock
         self._worker: Worker | None = None
+        self._wakeups: Wakeups | None = None
         self._started = False
         self._stopping = False
         self._waiters: dict[UUID, list[asyncio.Future[None]]] = {}
@@ -216,6 +225,10 @@ class EverTask:
                 on_finished=self._finished,
             )
             self._worker.start()
+            make_wakeups = getattr(self.storage, "wakeups", None)  # optional: see Storage's docs
+            self._wakeups = make_wakeups(self._woken) if make_wakeups is not None else None
+            if self._wakeups is not None:
+                self._wakeups.start()
         self._started = True
 
     async def stop(self, grace: float | None = None) -> None:
@@ -226,6 +239,9 @@ class EverTask:
             return
         self._stopping = True
         try:
+            if self._wakeups is not None:
+                await self._wakeups.stop()
+                self._wakeups = None
             if self._worker is not None:
                 await self._worker.stop(grace)
                 self._worker = None
@@ -351,6 +367,11 @@ class EverTask:
         for future in self._waiters.pop(task_id, ()):
             if not future.done():
                 future.set_result(None)
+
+    def _woken(self, queue: str) -> None:
+        """Another process stored tasks in ``queue``: let the local fetch loop look now."""
+        now = self._now()
+        self._wake_worker(queue, now, now)
 
     def _wake_worker(self, queue: str, due: datetime, now: datetime) -> None:
         if self._worker is not None:

@@ -8,6 +8,10 @@ Rules every backend keeps:
   same transaction (subject to the audit level), so the history never disagrees with the task.
 - Times passed in and returned are timezone-aware UTC datetimes; the caller owns the clock (``now``
   arguments), which keeps backends deterministic under test.
+
+A backend may also offer ``wakeups(wake) -> object | None``: a listener with ``start()`` and ``async stop()``
+that calls ``wake(queue)`` when another process stores tasks (PostgreSQL's LISTEN/NOTIFY does). Storing and
+waking stay two jobs: without it, workers find such tasks within their poll interval.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ connections and retries; the statements live beside the idea they serve (``keys`
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -37,6 +37,7 @@ from evertask.storage.sql.leases import extend_leases, finish_outcomes, recover_
 from evertask.storage.sql.migrate import check_schema, migrate
 from evertask.storage.sql.ratelimit import take_bucket_token
 from evertask.storage.sql.tables import RECORD_COLUMNS, HistoryWriter, task_history, tasks, to_record
+from evertask.storage.sql.wakeups import PostgresWakeups, channel_for
 from evertask.task import StatusChange, TaskRecord, TaskStatus
 
 DEFAULT_POOL_SIZE = 10
@@ -84,6 +85,14 @@ class SqlStorage:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+    def wakeups(self, wake: Callable[[str], None]) -> PostgresWakeups | None:
+        """On PostgreSQL, a listener that calls ``wake(queue)`` whenever any process stores tasks in ``queue``
+        (LISTEN/NOTIFY, see :mod:`.wakeups`); None on other databases, whose workers rely on polling."""
+        if self._db.dialect != "postgresql":
+            return None
+        dsn = self._db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return PostgresWakeups(dsn, channel_for(self._db.schema), wake)
 
     def _history(self) -> HistoryWriter:
         return HistoryWriter(self._audit)
