@@ -125,6 +125,15 @@ class StorageUnavailableError(StorageError):
         self.reason = reason
 
 
+class RateLimitExceededError(EverTaskError):
+    """An attempt was over its rate limit and the limit says ``discard``."""
+
+    def __init__(self, bucket: str, retry_after: float) -> None:
+        super().__init__(f"rate limit of {bucket!r} exceeded (next permit in {retry_after:.3f} s); discarded")
+        self.bucket = bucket
+        self.retry_after = retry_after
+
+
 class TaskTimeoutError(EverTaskError, TimeoutError):
     """An attempt ran longer than its timeout and was cancelled."""
 

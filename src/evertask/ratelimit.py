@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from evertask.errors import ConfigurationError, EverTaskError
+from evertask.errors import ConfigurationError
 
 WhenExceeded = Literal["wait", "discard"]
 
@@ -76,12 +76,3 @@ def take_token(bucket: Bucket | None, *, now: datetime, rate: float, capacity: i
     if tokens >= 1.0:
         return Bucket(tokens - 1.0, now), 0.0
     return Bucket(tokens, now), (1.0 - tokens) / rate
-
-
-class RateLimitExceededError(EverTaskError):
-    """An attempt was over its rate limit and the limit says ``discard``."""
-
-    def __init__(self, bucket: str, retry_after: float) -> None:
-        super().__init__(f"rate limit of {bucket!r} exceeded (next permit in {retry_after:.3f} s); discarded")
-        self.bucket = bucket
-        self.retry_after = retry_after

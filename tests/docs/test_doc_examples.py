@@ -21,6 +21,8 @@ PAGES = (
     "recurring-tasks.md",
     "task-keys.md",
     "storage.md",
+    "queues.md",
+    "rate-limiting.md",
     "architecture.md",
 )
 MARKER = "<!-- runnable -->"

@@ -16,10 +16,10 @@ from uuid import UUID
 
 from evertask.context import TaskContext
 from evertask.di import Container
-from evertask.errors import EverTaskError, TaskCancelledError, TaskTimeoutError
+from evertask.errors import EverTaskError, RateLimitExceededError, TaskCancelledError, TaskTimeoutError
 from evertask.events import EventBus, TaskStarted
 from evertask.queues import DEFAULT_QUEUE, ResolvedQueue
-from evertask.ratelimit import RateLimit, RateLimitExceededError
+from evertask.ratelimit import RateLimit
 from evertask.registry import Registration, Registry
 from evertask.serialization import load_payload
 from evertask.task import Task, TaskRecord
