@@ -23,7 +23,7 @@ from evertask.schedule import (
     cron,
     every,
 )
-from evertask.storage.base import TaskQuery
+from evertask.storage.base import RetentionPolicy, TaskQuery
 from evertask.sync import SyncClient
 from evertask.task import StatusChange, Task, TaskRecord, TaskStatus
 from evertask.worker import WorkerSettings
@@ -42,6 +42,7 @@ __all__ = [
     "EverTaskError",
     "Handler",
     "Queue",
+    "RetentionPolicy",
     "RetryPolicy",
     "Schedule",
     "StatusChange",

@@ -16,7 +16,7 @@ from evertask.di import Container
 from evertask.events import EventBus
 from evertask.queues import ResolvedQueue
 from evertask.registry import Registry
-from evertask.storage.base import Storage
+from evertask.storage.base import RetentionPolicy, Storage
 from evertask.task import TaskStatus
 from evertask.worker.executor import Executor, StopReason
 from evertask.worker.leases import LeaseKeeper
@@ -38,6 +38,10 @@ class WorkerSettings:
     """A task whose worker died more than this many times is failed (poison protection)."""
     shutdown_grace: float = 10.0
     """Seconds running tasks get to finish at shutdown before they are interrupted (service_stopped)."""
+    retention: RetentionPolicy | None = None
+    """Finished tasks and history older than this are deleted by the worker (None: kept forever)."""
+    purge_interval: float = 3600.0
+    """Seconds between two purges under ``retention``."""
     prefetch: int | None = None
     """Tasks a queue may claim ahead of its idle consumers while its tasks are short (a moving average under
     20 ms), so that they do not pay one storage round trip each (None: ``max_parallelism``; 0: never).
@@ -115,6 +119,8 @@ class Worker:
             lease=settings.lease,
             max_recoveries=settings.max_recoveries,
             on_recovered=self.notify_due,
+            retention=settings.retention,
+            purge_interval=settings.purge_interval,
         )
 
     def start(self) -> None:

@@ -1,4 +1,5 @@
-"""Heartbeats and the reaper: keep this worker's claims alive, and recover the claims of dead workers."""
+"""Heartbeats and the reaper: keep this worker's claims alive, recover the claims of dead workers, and apply
+the retention policy."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from evertask.events import EventBus, TaskRecovered
-from evertask.storage.base import Storage
+from evertask.storage.base import RetentionPolicy, Storage
 from evertask.worker.executor import Executor, StopReason
 
 logger = logging.getLogger("evertask.worker")
@@ -32,6 +33,8 @@ class LeaseKeeper:
         lease: timedelta,
         max_recoveries: int,
         on_recovered: Callable[[str, datetime], None],
+        retention: RetentionPolicy | None,
+        purge_interval: float,
     ) -> None:
         self._storage = storage
         self._executor = executor
@@ -43,6 +46,9 @@ class LeaseKeeper:
         self._lease = lease
         self._max_recoveries = max_recoveries
         self._on_recovered = on_recovered
+        self._retention = retention
+        self._purge_every = timedelta(seconds=purge_interval)
+        self._purged_at: datetime | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -69,7 +75,7 @@ class LeaseKeeper:
                 pass
 
     async def beat(self) -> None:
-        """One heartbeat and one reaper pass."""
+        """One heartbeat, one reaper pass, and a purge when one is due."""
         now = self._now()
         held = self._held()
         if held:
@@ -92,3 +98,8 @@ class LeaseKeeper:
                 TaskRecovered(record.id, record.type, record.queue, record.attempts, now, record.last_error)
             )
             self._on_recovered(record.queue, record.scheduled_at)
+        if self._retention is not None and (self._purged_at is None or now - self._purged_at >= self._purge_every):
+            self._purged_at = now
+            removed = await self._storage.purge(now=now, policy=self._retention)
+            if removed:
+                logger.info("retention: %d finished tasks deleted", removed)

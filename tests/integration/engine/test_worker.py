@@ -208,3 +208,24 @@ async def test_concurrent_batches_larger_than_the_capacity_all_get_through(make_
         for task_id in ids:
             assert (await app.wait(task_id, timeout=10)).status is TaskStatus.completed  # type: ignore[arg-type]
     assert len(ids) == 1200
+
+
+async def test_the_retention_policy_deletes_old_finished_tasks(make_app: AppFactory, probe: Probe) -> None:
+    from datetime import UTC, datetime
+
+    from evertask import RetentionPolicy, WorkerSettings
+
+    offset = timedelta(0)
+    settings = WorkerSettings(
+        heartbeat_interval=0.02, retention=RetentionPolicy(completed_tasks_days=1), purge_interval=0.0
+    )
+    app = blocking_app(make_app, probe, worker=settings, clock=lambda: datetime.now(UTC) + offset)
+    async with app:
+        old = await app.dispatch(Echo(text="old"))
+        await app.wait(old, timeout=5)
+        waiting = await app.dispatch(Echo(text="not finished"), delay=timedelta(days=30))
+        offset = timedelta(days=2)  # two days later, by the app's clock
+        async with asyncio.timeout(5):
+            while await app.get(old) is not None:  # noqa: ASYNC110 - the purge runs on the worker's heartbeat
+                await asyncio.sleep(0.02)
+        assert await app.get(waiting) is not None
