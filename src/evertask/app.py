@@ -73,6 +73,7 @@ class EverTask:
         run_worker: bool = True,
         worker: WorkerSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
+        throw_if_unable_to_persist: bool = True,
     ) -> None:
         if max_parallelism is not None and max_parallelism < 1:
             raise ConfigurationError(f"max_parallelism must be >= 1, got {max_parallelism}")
@@ -120,6 +121,7 @@ class EverTask:
             storage=self.storage, dispatcher=self.dispatcher, now=clock, wake=self._wake_worker
         )
         """Managing recurring series: list with next runs, pause, resume, run one now."""
+        self.dispatcher.throw_if_unable_to_persist = throw_if_unable_to_persist
         self.container.provide_value(EverTask, self)
         self.mediator = Mediator(container=self.container)
         """Commands, queries and notifications sharing this app's providers; ``mediator.defer`` stores a

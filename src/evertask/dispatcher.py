@@ -16,6 +16,7 @@ from evertask.errors import (
     InvalidScheduleError,
     InvalidTaskKeyError,
     QueueFullError,
+    StorageError,
     UnknownQueueError,
 )
 from evertask.events import EventBus, TaskDispatched, TaskDropped
@@ -53,6 +54,8 @@ class Dispatcher:
         self._now = now
         self._worker = worker
         self._committer: GroupCommitter[NewTask, UUID] = GroupCommitter(storage.add)
+        self.throw_if_unable_to_persist = True
+        """Whether a storage failure at dispatch raises (else the task runs in this process's memory only)."""
         self.require_handlers = True
         """Whether a task type must have a registered handler here (a pure client may dispatch any)."""
         # Group commit pays off when a write costs I/O; a storage without I/O says so and is called directly.
@@ -120,10 +123,18 @@ class Dispatcher:
     async def store(self, new: NewTask, now: datetime) -> UUID:
         """Store a prepared row (waiting for room in its queue if need be) and wake the local worker."""
         new = await self._make_room(new)
-        if self._group_commit:
-            task_id = await self._committer.submit(new)
-        else:
-            (task_id,) = await self._storage.add((new,))
+        try:
+            if self._group_commit:
+                task_id = await self._committer.submit(new)
+            else:
+                (task_id,) = await self._storage.add((new,))
+        except StorageError:
+            worker = self._worker()
+            if self.throw_if_unable_to_persist or worker is None:
+                raise
+            logger.exception("task %s could not be stored; it runs in memory only", new.id)
+            worker.run_unstored(new, now)
+            return new.id
         self._stored([new], [task_id], now)
         return task_id
 

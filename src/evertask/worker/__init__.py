@@ -16,8 +16,8 @@ from evertask.di import Container
 from evertask.events import EventBus
 from evertask.queues import ResolvedQueue
 from evertask.registry import Registry
-from evertask.storage.base import RetentionPolicy, Storage
-from evertask.task import TaskStatus
+from evertask.storage.base import NewTask, RetentionPolicy, Storage
+from evertask.task import TaskRecord, TaskStatus
 from evertask.worker.executor import Executor, StopReason
 from evertask.worker.leases import LeaseKeeper
 from evertask.worker.outcomes import NextOccurrence, OutcomeRecorder
@@ -84,6 +84,7 @@ class Worker:
             next_occurrence=next_occurrence,
             on_finished=on_finished,
             on_rescheduled=self.notify_due,
+            rerun_unstored=self._run_unstored,
         )
         self.executor = Executor(
             owner=self.owner,
@@ -134,6 +135,26 @@ class Worker:
         worker = self.queues.get(queue)
         if worker is not None:
             worker.notify(due, now if now is not None else due)
+
+    def run_unstored(self, new: NewTask, now: datetime) -> None:
+        """Run a task that storage could not take, in memory only, when it falls due (fence 0 marks it)."""
+        record = TaskRecord(
+            id=new.id,
+            type=new.type,
+            payload=new.payload,
+            status=TaskStatus.in_progress,
+            queue=new.queue if new.queue in self.queues else next(iter(self.queues)),
+            created_at=new.created_at,
+            scheduled_at=new.scheduled_at,
+            priority=new.priority,
+            key=new.key,
+            attempts=1,
+            schedule=new.schedule,
+        )
+        self._run_unstored(record, now)
+
+    def _run_unstored(self, record: TaskRecord, now: datetime) -> None:
+        self.queues[record.queue].run_unstored(record, max(0.0, (record.scheduled_at - now).total_seconds()))
 
     def held_ids(self) -> list[UUID]:
         """Tasks this worker holds a claim on: running, or waiting in a local channel."""

@@ -43,6 +43,14 @@ class Verdict:
     deferred_for: timedelta | None = None
 
 
+def _next_attempt(record: TaskRecord, outcome: Outcome, due: datetime) -> TaskRecord:
+    """The in-memory record of the next attempt (or next run) of a task that was never stored."""
+    if outcome.run_finished:
+        return replace(record, attempts=1, run_count=record.run_count + 1, scheduled_at=due)
+    attempts = record.attempts if outcome.attempt_refunded else record.attempts + 1
+    return replace(record, attempts=attempts, scheduled_at=due, last_error=outcome.error)
+
+
 def describe_error(error: BaseException) -> str:
     """The error text stored with a task: type, message and where it was raised."""
     text = "".join(traceback.format_exception(error)).strip()
@@ -81,6 +89,7 @@ class OutcomeRecorder:
         next_occurrence: NextOccurrence,
         on_finished: Callable[[UUID, TaskStatus], None],
         on_rescheduled: Callable[[str, datetime, datetime], None],
+        rerun_unstored: Callable[[TaskRecord, datetime], None],
     ) -> None:
         self._owner = owner
         self._storage = storage
@@ -92,6 +101,7 @@ class OutcomeRecorder:
         self._next_occurrence = next_occurrence
         self._on_finished = on_finished
         self._on_rescheduled = on_rescheduled
+        self._rerun_unstored = rerun_unstored
 
     def submit(self, record: TaskRecord, verdict: Verdict, duration: float) -> None:
         """Queue the fenced write that ends ``record``'s attempt; it is announced once written."""
@@ -99,6 +109,11 @@ class OutcomeRecorder:
             logger.warning("task %s was taken over by another worker; its result here is discarded", record.id)
             return
         outcome = self.outcome_for(record, verdict, self._now())
+        if record.fence == 0:  # never stored (storage was down at dispatch): its life is in memory only
+            self._announce(record, verdict, outcome, duration)
+            if outcome.next_run is not None:
+                self._rerun_unstored(_next_attempt(record, outcome, outcome.next_run), outcome.at)
+            return
         self._committer.push(_Ending(record, verdict, outcome, duration))
 
     async def drain(self) -> None:

@@ -84,6 +84,14 @@ class QueueWorker:
         # ones it would only hoard work other processes could run, and show it in_progress before it starts.
         return self._prefetch if self._typical_duration < _SHORT_TASK else 0
 
+    def run_unstored(self, record: TaskRecord, delay: float) -> None:
+        """Hand a task that is not in storage to the consumers, ``delay`` seconds from now."""
+        if delay > 0:
+            asyncio.get_running_loop().call_later(delay, self.run_unstored, record, 0.0)
+            return
+        self._ready.append(record)
+        self._has_work.set()
+
     def holds(self, task_id: UUID) -> bool:
         """Whether ``task_id`` is claimed here and waiting in the local channel for a consumer."""
         return any(record.id == task_id for record in self._ready)

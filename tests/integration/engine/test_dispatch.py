@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
@@ -16,11 +17,13 @@ from evertask.errors import (
     InvalidTaskKeyError,
     NotStartedError,
     SerializationError,
+    StorageUnavailableError,
     UnknownQueueError,
     UnknownTaskTypeError,
 )
+from evertask.storage import MemoryStorage, NewTask
 from tests.integration.conftest import AppFactory
-from tests.integration.engine.tasks import Echo, EchoHandler, Probe
+from tests.integration.engine.tasks import Echo, EchoHandler, Flaky, FlakyHandler, Probe
 
 
 async def test_dispatch_returns_an_id_of_a_task_already_stored(app: EverTask) -> None:
@@ -178,3 +181,48 @@ async def test_register_module_discovers_the_handlers_a_module_defines(make_app:
     names = {registration.handler_cls for registration in app.register_module(tasks)}
     assert EchoHandler in names
     assert len(names) == 4
+
+
+class BrokenStorage(MemoryStorage):
+    """A storage whose writes fail, as a database that went away would."""
+
+    async def add(self, tasks: Sequence[NewTask]) -> list[UUID]:
+        raise StorageUnavailableError("memory://broken", "connection refused")
+
+
+async def test_a_storage_failure_at_dispatch_raises_by_default(make_app: AppFactory) -> None:
+    app = make_app(storage=BrokenStorage())
+    app.register(EchoHandler)
+    app.provide_value(Probe, Probe())
+    async with app:
+        with pytest.raises(StorageUnavailableError, match="connection refused"):
+            await app.dispatch(Echo(text="x"))
+
+
+async def test_without_throw_a_task_that_cannot_be_stored_still_runs_in_memory(
+    make_app: AppFactory, probe: Probe, caplog: pytest.LogCaptureFixture
+) -> None:
+    from evertask.events import TaskCompleted, TaskEvent
+
+    app = make_app(storage=BrokenStorage(), throw_if_unable_to_persist=False)
+    app.register(EchoHandler)
+    app.register(FlakyHandler)
+    app.provide_value(Probe, probe)
+    done: list[TaskEvent] = []
+    finished = asyncio.Event()
+
+    def completed(event: TaskEvent) -> None:
+        done.append(event)
+        if len(done) == 2:
+            finished.set()
+
+    app.events.subscribe(completed, TaskCompleted)
+    async with app:
+        echo = await app.dispatch(Echo(text="unstored"))
+        flaky = await app.dispatch(Flaky(fail_times=1), delay=timedelta(milliseconds=20))
+        await asyncio.wait_for(finished.wait(), timeout=5)
+        assert await app.get(echo) is None  # it never reached storage
+    assert {e.task_id for e in done} == {echo, flaky}
+    assert ("handle", "unstored") in probe.calls
+    assert probe.attempts.count(2) == 1  # the flaky one was retried, in memory
+    assert "runs in memory only" in caplog.text
