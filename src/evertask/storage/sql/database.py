@@ -17,13 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from evertask.errors import ConfigurationError, StorageError, StorageUnavailableError
-from evertask.storage.sql.engine import Engines, Progress, Runner, Stage, Work, create_engines, driver_url, shown
+from evertask.storage.sql.engine import (
+    DirectWork,
+    Engines,
+    Progress,
+    Stage,
+    Work,
+    create_engines,
+    driver_url,
+    shown,
+)
 
 T = TypeVar("T")
 
@@ -77,30 +87,51 @@ class Database:
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` on a read connection (no transaction); retried on connection loss."""
-        return await self._retrying(self._opened().reader, work, transaction=False, idempotent=True, conflicts=())
+        reader = self._opened().reader
+        return await self._retrying(
+            lambda progress: reader(work, transaction=False, progress=progress), idempotent=True, conflicts=()
+        )
 
     async def write(self, work: Work[T], *, idempotent: bool, conflicts: tuple[type[DBAPIError], ...] = ()) -> T:
         """Run ``work`` in one transaction and commit it; retried as the module doc says.
 
         ``conflicts`` are further errors that roll the transaction back and call for another attempt.
         """
+        writer = self._opened().writer
         return await self._retrying(
-            self._opened().writer, work, transaction=True, idempotent=idempotent, conflicts=conflicts
+            lambda progress: writer(work, transaction=True, progress=progress),
+            idempotent=idempotent,
+            conflicts=conflicts,
+        )
+
+    @property
+    def direct(self) -> bool:
+        """Whether :meth:`write_direct` is available (PostgreSQL on psycopg)."""
+        return self._opened().direct is not None
+
+    async def write_direct(
+        self, work: DirectWork[T], *, idempotent: bool, conflicts: tuple[type[DBAPIError], ...] = ()
+    ) -> T:
+        """Run ``work``, ONE statement, on the driver's own connection in autocommit; retried as :meth:`write`
+        (the statement is its own transaction: once sent, it is at the COMMIT stage)."""
+        direct = self._opened().direct
+        if direct is None:
+            raise StorageError(f"storage at {self.shown_url} has no direct path")
+        return await self._retrying(
+            lambda progress: direct(work, progress=progress), idempotent=idempotent, conflicts=conflicts
         )
 
     async def _retrying(
         self,
-        runner: Runner,
-        work: Work[T],
+        run: Callable[[Progress], Awaitable[T]],
         *,
-        transaction: bool,
         idempotent: bool,
         conflicts: tuple[type[DBAPIError], ...],
     ) -> T:
         for attempt in range(_ATTEMPTS):
             progress = Progress()
             try:
-                return await runner(work, transaction=transaction, progress=progress)
+                return await run(progress)
             except DBAPIError as exc:
                 if attempt + 1 == _ATTEMPTS or not self._retryable(exc, progress.stage, idempotent, conflicts):
                     raise self._error(exc, progress.stage) from exc

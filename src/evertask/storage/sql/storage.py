@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, select
@@ -32,6 +33,7 @@ from evertask.storage.memory import MemoryStorage
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
+from evertask.storage.sql.direct import DirectStatements
 from evertask.storage.sql.keys import add_tasks
 from evertask.storage.sql.leases import extend_leases, finish_outcomes, recover_leases
 from evertask.storage.sql.migrate import check_schema, migrate
@@ -77,6 +79,8 @@ class SqlStorage:
         self._audit = AuditFilter(audit)
         self._auto_migrate = auto_migrate
         self._claim = claim_for(self._db.dialect)
+        # PostgreSQL on psycopg: claim, finish and add (without keys) as one statement each (see .direct).
+        self._direct = DirectStatements(schema, self._audit) if self._db.dialect == "postgresql" else None
 
     @property
     def url(self) -> str:
@@ -114,6 +118,15 @@ class SqlStorage:
         """Store ``tasks`` in one transaction; see :meth:`Storage.add` for the key rules."""
         if not tasks:
             return []
+        direct = self._direct
+        if direct is not None and self._db.direct and not any(task.key for task in tasks):
+            statement, parameters = direct.add, direct.add_parameters(tasks)
+
+            async def insert(conn: Any) -> None:
+                await conn.execute(statement, parameters)
+
+            await self._db.write_direct(insert, idempotent=False, conflicts=(IntegrityError,))
+            return [task.id for task in tasks]
         return await self._db.write(
             lambda conn: add_tasks(conn, tasks, self._history()), idempotent=False, conflicts=(IntegrityError,)
         )
@@ -153,6 +166,17 @@ class SqlStorage:
         self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
     ) -> ClaimResult:
         """Take up to ``limit`` due tasks for ``owner``; see :meth:`Storage.claim`."""
+        direct = self._direct
+        if direct is not None and queues and self._db.direct:
+            statement, parameters = direct.claim_parameters(
+                owner=owner, queues=queues, now=now, limit=limit, lease_until=lease_until
+            )
+
+            async def take(conn: Any) -> ClaimResult:
+                cursor = await conn.execute(statement, parameters)
+                return direct.claim_result(await cursor.fetchall())
+
+            return await self._db.write_direct(take, idempotent=True)
         request = ClaimRequest(owner, tuple(queues), now, limit, lease_until)
         # Retried even when COMMIT's fate is unknown: a claim lost that way is recovered when its lease expires.
         return await self._db.write(
@@ -163,6 +187,18 @@ class SqlStorage:
         """Record how attempts ended, fenced by owner and fence, in one transaction."""
         if not outcomes:
             return []
+        direct = self._direct
+        if direct is not None and self._db.direct:
+            statement, (parameters, sent) = direct.finish, direct.finish_parameters(outcomes)
+
+            async def apply(conn: Any) -> list[bool]:
+                cursor = await conn.execute(statement, parameters)
+                applied = [False] * len(outcomes)
+                for (ordinal,) in await cursor.fetchall():
+                    applied[sent[ordinal - 1]] = True
+                return applied
+
+            return await self._db.write_direct(apply, idempotent=False)
         return await self._db.write(lambda conn: finish_outcomes(conn, outcomes, self._history()), idempotent=False)
 
     async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
