@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from evertask import TaskQuery, TaskStatus
+from evertask import TaskQuery, TaskStatus, every
 from tests.integration.durability.conftest import Target
 from tests.integration.durability.worker_process import Unit, make_app
 
@@ -97,3 +97,24 @@ async def test_three_worker_processes_never_run_a_task_twice(durable: Target, tm
     async with client:
         owners = {r.owner for r in await client.storage.list_tasks(TaskQuery(limit=10))}
     assert owners == {None}  # finished tasks keep no claim
+
+
+async def test_each_occurrence_of_a_recurring_task_runs_once_across_worker_processes(
+    durable: Target, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs.txt"
+    client = make_app(durable.url, durable.schema, run_worker=False)
+    async with client:
+        series = await client.dispatch(Unit(n=0), recurring=every(1).seconds().run_now().max_runs(3))
+    workers = [start_worker(durable, runs) for _ in range(3)]
+    try:
+        async with client:
+            record = await client.wait(series, timeout=30, poll_interval=0.1)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+    assert record.status is TaskStatus.completed
+    assert record.run_count == 3
+    assert runs_in(runs) == [str(series)] * 3  # three occurrences, each run by exactly one of the processes
