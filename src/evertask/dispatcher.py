@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 from uuid import UUID
 
 from evertask.batching import GroupCommitter
@@ -29,6 +29,23 @@ from evertask.task import Task, TaskStatus
 if TYPE_CHECKING:
     from evertask.schedule import Schedule
     from evertask.worker import Worker
+
+
+class BatchOptions(TypedDict, total=False):
+    """The options ``dispatch_many`` takes (for facades that pass them through)."""
+
+    delay: timedelta | None
+    at: datetime | None
+    queue: str | None
+    priority: int
+
+
+class DispatchOptions(BatchOptions, total=False):
+    """The options ``dispatch`` takes (for facades that pass them through)."""
+
+    recurring: Schedule | None
+    key: str | None
+
 
 MAX_KEY_LENGTH = 200
 logger = logging.getLogger("evertask")

@@ -10,17 +10,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Sequence
-from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar, Unpack
 from uuid import UUID
 
 from evertask.app import EverTask
+from evertask.dispatcher import BatchOptions, DispatchOptions
 from evertask.storage.base import Storage
 from evertask.task import Task, TaskRecord
-
-if TYPE_CHECKING:
-    from evertask.schedule import Schedule
 
 T = TypeVar("T")
 
@@ -49,23 +46,11 @@ class SyncClient:
             self._shutdown_loop()
             raise
 
-    def dispatch(
-        self,
-        task: Task,
-        *,
-        delay: timedelta | None = None,
-        at: datetime | None = None,
-        recurring: Schedule | None = None,
-        key: str | None = None,
-        queue: str | None = None,
-        priority: int = 0,
-    ) -> UUID:
-        """Store ``task`` durably and return its id (see :meth:`EverTask.dispatch`)."""
-        return self._call(
-            self.app.dispatch(task, delay=delay, at=at, recurring=recurring, key=key, queue=queue, priority=priority)
-        )
+    def dispatch(self, task: Task, **options: Unpack[DispatchOptions]) -> UUID:
+        """Store ``task`` durably and return its id; the options of :meth:`EverTask.dispatch`."""
+        return self._call(self.app.dispatch(task, **options))
 
-    def dispatch_many(self, tasks: Sequence[Task], **options: Any) -> list[UUID]:
+    def dispatch_many(self, tasks: Sequence[Task], **options: Unpack[BatchOptions]) -> list[UUID]:
         """Store a batch in one transaction (see :meth:`EverTask.dispatch_many`)."""
         return self._call(self.app.dispatch_many(tasks, **options))
 
