@@ -133,7 +133,7 @@ class _DirectRunner:
     async def __call__(self, work: DirectWork[T], *, progress: Progress) -> T:
         async with self._engine.connect() as conn:
             fairy = await conn.get_raw_connection()
-            driver = fairy.driver_connection
+            driver: Any = fairy.driver_connection
             dialect = conn.dialect
             try:
                 poller = select.poll()

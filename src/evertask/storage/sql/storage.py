@@ -30,6 +30,7 @@ from evertask.storage.base import (
     TaskQuery,
 )
 from evertask.storage.memory import MemoryStorage
+from evertask.storage.sql import sqlite_direct
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
@@ -81,6 +82,8 @@ class SqlStorage:
         self._claim = claim_for(self._db.dialect)
         # PostgreSQL on psycopg: claim, finish and add (without keys) as one statement each (see .direct).
         self._direct = DirectStatements(schema, self._audit) if self._db.dialect == "postgresql" else None
+        # SQLite: the same statements on the writer's sqlite3 connection, without SQLAlchemy's per-statement work.
+        self._sqlite = self._db.dialect == "sqlite"
 
     @property
     def url(self) -> str:
@@ -127,6 +130,11 @@ class SqlStorage:
 
             await self._db.write_direct(insert, idempotent=False, conflicts=(IntegrityError,))
             return [task.id for task in tasks]
+        if self._sqlite and not any(task.key for task in tasks):
+            audit = self._audit
+            return await self._db.write(
+                lambda conn: sqlite_direct.add(conn, audit, tasks), idempotent=False, conflicts=(IntegrityError,)
+            )
         return await self._db.write(
             lambda conn: add_tasks(conn, tasks, self._history()), idempotent=False, conflicts=(IntegrityError,)
         )
@@ -177,6 +185,14 @@ class SqlStorage:
                 return direct.claim_result(await cursor.fetchall())
 
             return await self._db.write_direct(take, idempotent=True)
+        if self._sqlite and queues:
+            audit = self._audit
+            return await self._db.write(
+                lambda conn: sqlite_direct.claim(
+                    conn, audit, owner=owner, queues=queues, now=now, limit=limit, lease_until=lease_until
+                ),
+                idempotent=True,
+            )
         request = ClaimRequest(owner, tuple(queues), now, limit, lease_until)
         # Retried even when COMMIT's fate is unknown: a claim lost that way is recovered when its lease expires.
         return await self._db.write(
@@ -199,6 +215,9 @@ class SqlStorage:
                 return applied
 
             return await self._db.write_direct(apply, idempotent=False)
+        if self._sqlite:
+            audit = self._audit
+            return await self._db.write(lambda conn: sqlite_direct.finish(conn, audit, outcomes), idempotent=False)
         return await self._db.write(lambda conn: finish_outcomes(conn, outcomes, self._history()), idempotent=False)
 
     async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
