@@ -160,3 +160,21 @@ async def test_batch_reports_each_outcome_on_its_own(storage: Storage) -> None:
     assert applied == [True, False, True]
     statuses = [(await storage.get(r.id)).status for r in (first, second, third)]  # type: ignore[union-attr]
     assert statuses == [TaskStatus.completed, TaskStatus.in_progress, TaskStatus.failed]
+
+
+async def test_in_one_batch_only_the_first_outcome_of_an_attempt_applies(storage: Storage) -> None:
+    # One statement applies a whole batch on PostgreSQL: a stale outcome listed before the live one, and a second
+    # outcome for the same attempt, must be judged as if the outcomes were applied one by one.
+    await add_one(storage)
+    record = await claim_one(storage)
+    stale = dataclasses.replace(outcome(record, TaskStatus.failed, error="stale"), fence=0)
+
+    applied = await storage.finish(
+        [stale, outcome(record, TaskStatus.completed), outcome(record, TaskStatus.failed, error="again")]
+    )
+
+    assert applied == [False, True, False]
+    after = await storage.get(record.id)
+    assert after is not None
+    assert (after.status, after.last_error) == (TaskStatus.completed, None)
+    assert [change.to_status for change in await storage.history(record.id)][-1] == TaskStatus.completed

@@ -1,0 +1,211 @@
+"""SQLite's hot path: ``claim``, ``finish`` and ``add`` (without keys) on the writer's ``sqlite3`` connection.
+
+The transaction is still the writer's (``BEGIN IMMEDIATE``, one thread hop, committed by the runner); only its
+statements skip SQLAlchemy's per-statement work (execution context, result and type processing), which on the
+writer thread also holds the GIL the event loop needs. The statements are the ones the SQLAlchemy path runs
+(same order, same index use), with batches as ``executemany`` and id lists passed as one JSON array
+(``json_each``) so that each statement's text is fixed and stays in ``sqlite3``'s statement cache.
+Values are stored exactly as the column types (:mod:`.types`) store them: times as naive-UTC text with
+microseconds (SQLAlchemy's SQLite format), ids as dashed text, statuses by value; a naive datetime is a
+``ValueError``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from evertask.storage.audit import AuditFilter
+from evertask.storage.base import ClaimResult, NewTask, Outcome
+from evertask.storage.sql.tables import HISTORY_TABLE, RECORD_COLUMNS, TASKS_TABLE
+from evertask.task import TaskRecord, TaskStatus
+
+_RUNNING = TaskStatus.in_progress
+_NAMES = [column.name for column in RECORD_COLUMNS]
+_RECORD = ", ".join(f'"{name}"' for name in _NAMES)
+_TIMES = tuple(i for i, c in enumerate(RECORD_COLUMNS) if c.type.__class__.__name__ == "UtcDateTime")
+_STATUS = _NAMES.index("status")
+_ID = _NAMES.index("id")
+_CANCEL = _NAMES.index("cancel_requested")
+_T, _H = TASKS_TABLE, HISTORY_TABLE
+
+_SELECT_DUE = {
+    True: f"""SELECT {_RECORD}, seq FROM {_T} WHERE claim_queue = ? AND +scheduled_at <= ?
+        ORDER BY priority DESC, scheduled_at, seq LIMIT ?""",
+    False: f"""SELECT {_RECORD}, seq FROM {_T}
+        WHERE claim_queue IN (SELECT value FROM json_each(?)) AND +scheduled_at <= ?
+        ORDER BY priority DESC, scheduled_at, seq LIMIT ?""",
+}
+_CLAIM = f"""UPDATE {_T} SET status = 'in_progress', owner = ?, lease_until = ?, started_at = ?,
+    attempts = attempts + 1, fence = fence + 1 WHERE seq IN (SELECT value FROM json_each(?))"""
+_NEXT_DUE = f"SELECT min(scheduled_at) FROM {_T} WHERE claim_queue = ?"
+_HISTORY = f"INSERT INTO {_H} (task_id, from_status, to_status, at, error) VALUES (?, ?, ?, ?, ?)"
+_RUNNING_ROWS = f"""SELECT id, owner, fence, attempts, run_count, last_run_at, last_error, finished_at, scheduled_at
+    FROM {_T} WHERE id IN (SELECT value FROM json_each(?)) AND status = 'in_progress'"""
+_FINISH = f"""UPDATE {_T} SET status = ?, owner = NULL, lease_until = NULL, cancel_requested = 0, last_error = ?,
+    attempts = ?, run_count = ?, last_run_at = ?, finished_at = ?, scheduled_at = ? WHERE id = ?"""
+_INSERT = f"""INSERT INTO {_T} (id, type, payload, status, queue, created_at, scheduled_at, priority, "key",
+    schedule, attempts, run_count, fence, recoveries, cancel_requested)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, 0, 0, 0, 0)"""
+
+
+def stored_time(value: datetime) -> str:
+    """A time as SQLAlchemy stores it on SQLite (naive UTC, microseconds); a naive datetime is refused."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: evertask stores timezone-aware UTC times only")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _record(row: Sequence[Any]) -> TaskRecord:
+    values = list(row[: len(_NAMES)])
+    values[_ID] = UUID(values[_ID])
+    values[_STATUS] = TaskStatus(values[_STATUS])
+    values[_CANCEL] = bool(values[_CANCEL])
+    for i in _TIMES:
+        values[i] = _time(values[i])
+    return TaskRecord(*values)
+
+
+def _raw(conn: Connection) -> sqlite3.Connection:
+    driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    return driver
+
+
+def _wrapped(conn: Connection, exc: sqlite3.Error) -> Exception:
+    """``exc`` as SQLAlchemy raises it, so that the retry rules (``database is locked``) apply unchanged."""
+    return DBAPIError.instance(None, None, exc, sqlite3.Error, dialect=conn.dialect)
+
+
+def claim(
+    conn: Connection,
+    audit: AuditFilter,
+    *,
+    owner: str,
+    queues: Sequence[str],
+    now: datetime,
+    limit: int,
+    lease_until: datetime,
+) -> ClaimResult:
+    """The claim, in the writer's transaction: due rows in claim order, marked claimed, history, next due."""
+    at, lease = stored_time(now), stored_time(lease_until)
+    db = _raw(conn)
+    try:
+        rows: list[Any] = []
+        if limit > 0:
+            one = len(queues) == 1
+            where = queues[0] if one else json.dumps(list(queues))
+            rows = db.execute(_SELECT_DUE[one], (where, at, limit)).fetchall()
+        claimed: list[TaskRecord] = []
+        if rows:
+            db.execute(_CLAIM, (owner, lease, at, json.dumps([row[-1] for row in rows])))
+            keep = audit.keeps(_RUNNING, None)
+            history = []
+            for row in rows:
+                record = _record(row)
+                previous = record.status
+                record.status = _RUNNING
+                record.owner = owner
+                record.lease_until = lease_until
+                record.started_at = now
+                record.attempts += 1
+                record.fence += 1
+                claimed.append(record)
+                if keep:
+                    history.append((row[_ID], previous.value, _RUNNING.value, at, None))
+            if history:
+                db.executemany(_HISTORY, history)
+        dues = [db.execute(_NEXT_DUE, (queue,)).fetchone()[0] for queue in queues]
+    except sqlite3.Error as exc:
+        raise _wrapped(conn, exc) from exc
+    due = min((d for d in dues if d is not None), default=None)
+    return ClaimResult(claimed, _time(due))
+
+
+def finish(conn: Connection, audit: AuditFilter, outcomes: Sequence[Outcome]) -> list[bool]:
+    """Apply each outcome whose owner and fence still hold the claim (as :func:`.leases.finish_outcomes`)."""
+    ats = [stored_time(o.at) for o in outcomes]
+    nexts = [None if o.next_run is None else stored_time(o.next_run) for o in outcomes]
+    db = _raw(conn)
+    try:
+        ids = json.dumps(sorted({str(o.id) for o in outcomes}))
+        running = {row[0]: row for row in db.execute(_RUNNING_ROWS, (ids,))}
+        applied: list[bool] = []
+        changes: list[tuple[Any, ...]] = []
+        history: list[tuple[Any, ...]] = []
+        for outcome, at, next_run in zip(outcomes, ats, nexts, strict=True):
+            task_id = str(outcome.id)
+            row = running.get(task_id)
+            if row is None or row[1] != outcome.owner or row[2] != outcome.fence:
+                applied.append(False)
+                continue
+            del running[task_id]  # a second outcome for the same attempt finds it finished
+            _, _, _, attempts, run_count, last_run_at, last_error, finished_at, scheduled_at = row
+            final = outcome.status.is_final
+            new_run = outcome.run_finished
+            if outcome.attempt_refunded:
+                attempts = max(0, attempts - 1)
+            changes.append(
+                (
+                    outcome.status.value,
+                    outcome.error if outcome.error is not None else last_error,
+                    0 if new_run else attempts,
+                    run_count + 1 if new_run else run_count,
+                    at if new_run else last_run_at,
+                    at if final else finished_at,
+                    next_run if not final and next_run is not None else scheduled_at,
+                    task_id,
+                )
+            )
+            if audit.keeps(outcome.status, outcome.error):
+                history.append((task_id, _RUNNING.value, outcome.status.value, at, outcome.error))
+            applied.append(True)
+        if changes:
+            db.executemany(_FINISH, changes)
+        if history:
+            db.executemany(_HISTORY, history)
+    except sqlite3.Error as exc:
+        raise _wrapped(conn, exc) from exc
+    return applied
+
+
+def add(conn: Connection, audit: AuditFilter, new: Sequence[NewTask]) -> list[UUID]:
+    """Insert ``new`` (no task has a key) and its history rows, in the writer's transaction."""
+    rows = []
+    history = []
+    for task in new:
+        task_id, created = str(task.id), stored_time(task.created_at)
+        status = task.status.value
+        rows.append(
+            (
+                task_id,
+                task.type,
+                task.payload,
+                status,
+                task.queue,
+                created,
+                stored_time(task.scheduled_at),
+                task.priority,
+                task.schedule,
+            )
+        )
+        if audit.keeps(task.status, None):
+            history.append((task_id, None, status, created, None))
+    db = _raw(conn)
+    try:
+        db.executemany(_INSERT, rows)
+        if history:
+            db.executemany(_HISTORY, history)
+    except sqlite3.Error as exc:
+        raise _wrapped(conn, exc) from exc
+    return [task.id for task in new]
