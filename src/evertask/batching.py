@@ -57,6 +57,7 @@ class GroupCommitter(Generic[In, Out]):
 
     async def _run(self) -> None:
         try:
+            await asyncio.sleep(0)  # one loop turn: items that callers add in the same turn join this batch
             while self._items:
                 items, futures = self._items[: self._max_batch], self._futures[: self._max_batch]
                 del self._items[: self._max_batch], self._futures[: self._max_batch]
