@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from evertask.retry import DEFAULT_RETRY, RetryPolicy
 from evertask.storage.base import Storage, TaskQuery
 from evertask.storage.memory import MemoryStorage
 from evertask.task import StatusChange, Task, TaskRecord, TaskStatus
+from evertask.waiting import Waiters
 from evertask.worker import Worker, WorkerSettings
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class EverTask:
         self._wakeups: Wakeups | None = None
         self._started = False
         self._stopping = False
-        self._waiters: dict[UUID, list[asyncio.Future[None]]] = {}
+        self._waiters = Waiters(self.storage.get)
         self.dispatcher = Dispatcher(
             storage=self.storage,
             registry=self.registry,
@@ -224,7 +224,7 @@ class EverTask:
                 now=self._now,
                 settings=self.worker_settings,
                 next_occurrence=next_occurrence,
-                on_finished=self._finished,
+                on_finished=self._waiters.finished,
             )
             self._worker.start()
             make_wakeups = getattr(self.storage, "wakeups", None)  # optional: see Storage's docs
@@ -321,7 +321,7 @@ class EverTask:
             record = await self.storage.get(task_id)
             if record is not None and self.events.active:
                 self.events.publish(TaskCancelled(task_id, record.type, record.queue, record.attempts, now))
-            self._finished(task_id, TaskStatus.cancelled)
+            self._waiters.finished(task_id, TaskStatus.cancelled)
         return result.cancelled
 
     async def get(self, task_id: UUID) -> TaskRecord | None:
@@ -342,33 +342,7 @@ class EverTask:
         Tasks run by this process wake the waiter at once; for tasks run elsewhere, storage is polled every
         ``poll_interval`` seconds. Raises ``TimeoutError`` after ``timeout`` seconds.
         """
-        async with asyncio.timeout(timeout):
-            while True:
-                future = asyncio.get_running_loop().create_future()
-                self._waiters.setdefault(task_id, []).append(future)
-                try:
-                    record = await self.storage.get(task_id)
-                    if record is None:
-                        raise TaskNotFoundError(task_id)
-                    if record.status.is_final:
-                        return record
-                    await asyncio.wait([future], timeout=poll_interval)
-                finally:
-                    self._forget_waiter(task_id, future)
-
-    def _forget_waiter(self, task_id: UUID, future: asyncio.Future[None]) -> None:
-        waiters = self._waiters.get(task_id)
-        if waiters is not None and future in waiters:
-            waiters.remove(future)
-            if not waiters:
-                del self._waiters[task_id]
-
-    def _finished(self, task_id: UUID, status: TaskStatus) -> None:
-        if not self._waiters or not status.is_final:
-            return
-        for future in self._waiters.pop(task_id, ()):
-            if not future.done():
-                future.set_result(None)
+        return await self._waiters.wait(task_id, timeout, poll_interval)
 
     def _woken(self, queue: str) -> None:
         """Another process stored tasks in ``queue``: let the local fetch loop look now."""
