@@ -82,7 +82,7 @@ async def test_a_killed_worker_loses_no_task(durable: Target, tmp_path: Path) ->
 
 async def test_three_worker_processes_never_run_a_task_twice(durable: Target, tmp_path: Path) -> None:
     runs = tmp_path / "runs.txt"
-    dispatched = await dispatch_units(durable, 5000 if durable.schema else 2000)
+    dispatched = await dispatch_units(durable, 2000 if durable.url.startswith("sqlite") else 5000)
     workers = [start_worker(durable, runs) for _ in range(3)]
     try:
         await wait_until_completed(durable, len(dispatched), timeout=120)
