@@ -130,11 +130,11 @@ class Worker:
             queue.start()
         self._leases.start()
 
-    def notify_due(self, queue: str, due: datetime, now: datetime | None = None) -> None:
+    def notify_due(self, queue: str, due: datetime, now: datetime) -> None:
         """Tell the fetch loop of ``queue`` (if served here) that a task falls due at ``due``."""
         worker = self.queues.get(queue)
         if worker is not None:
-            worker.notify(due, now if now is not None else due)
+            worker.notify(due, now)
 
     def run_unstored(self, new: NewTask, now: datetime) -> None:
         """Run a task that storage could not take, in memory only, when it falls due (fence 0 marks it)."""
@@ -165,8 +165,8 @@ class Worker:
 
     def request_stop(self, task_id: UUID, reason: StopReason) -> None:
         """Stop a task held here (cancellation, or its claim was lost), whether started or not."""
-        claimed = any(queue.holds(task_id) for queue in self.queues.values())
-        self.executor.request_stop(task_id, reason, claimed=claimed)
+        if not self.executor.stop_running(task_id, reason) and any(q.holds(task_id) for q in self.queues.values()):
+            self.executor.stop_when_started(task_id, reason)
 
     def forget(self, task_id: UUID) -> None:
         """A waiting task was cancelled: it no longer counts against its queue's capacity."""

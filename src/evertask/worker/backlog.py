@@ -23,9 +23,6 @@ class Backlog:
         self._ids: dict[UUID, None] = {}  # a dict keeps insertion order and removes any id in O(1)
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    def __len__(self) -> int:
-        return len(self._ids)
-
     @property
     def full(self) -> bool:
         """Whether ``capacity`` tasks wait (or dispatchers already queue for room)."""

@@ -117,18 +117,17 @@ class Executor:
             if running.record.queue == queue:
                 running.request_stop("shutdown")
 
-    def request_stop(self, task_id: UUID, reason: StopReason, *, claimed: bool = False) -> bool:
-        """Stop one attempt running here; if it is ``claimed`` here but not started, stop it as it starts.
-
-        False if the task neither runs nor waits here.
-        """
+    def stop_running(self, task_id: UUID, reason: StopReason) -> bool:
+        """Stop the attempt of ``task_id`` running here; False if it does not run here."""
         running = self.running.get(task_id)
-        if running is not None:
-            running.request_stop(reason)
-            return True
-        if claimed:
-            self._early_stops[task_id] = reason
-        return claimed
+        if running is None:
+            return False
+        running.request_stop(reason)
+        return True
+
+    def stop_when_started(self, task_id: UUID, reason: StopReason) -> None:
+        """A task claimed here but not started yet: stop it as it starts, before any hook runs."""
+        self._early_stops[task_id] = reason
 
     async def _attempt(self, running: Running) -> Verdict:
         record = running.record

@@ -32,7 +32,7 @@ class LeaseKeeper:
         interval: float,
         lease: timedelta,
         max_recoveries: int,
-        on_recovered: Callable[[str, datetime], None],
+        on_recovered: Callable[[str, datetime, datetime], None],
         retention: RetentionPolicy | None,
         purge_interval: float,
     ) -> None:
@@ -97,7 +97,7 @@ class LeaseKeeper:
             self._events.publish(
                 TaskRecovered(record.id, record.type, record.queue, record.attempts, now, record.last_error)
             )
-            self._on_recovered(record.queue, record.scheduled_at)
+            self._on_recovered(record.queue, record.scheduled_at, now)
         if self._retention is not None and (self._purged_at is None or now - self._purged_at >= self._purge_every):
             self._purged_at = now
             removed = await self._storage.purge(now=now, policy=self._retention)
