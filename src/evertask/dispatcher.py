@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from evertask.errors import (
     UnknownQueueError,
 )
 from evertask.events import EventBus, TaskDispatched, TaskDropped
+from evertask.ids import new_task_id
 from evertask.queues import DEFAULT_QUEUE, RECURRING_QUEUE, ResolvedQueue
 from evertask.registry import Registry
 from evertask.serialization import dump_payload
@@ -100,7 +100,7 @@ class Dispatcher:
         if key is not None and len(key) > MAX_KEY_LENGTH:
             raise InvalidTaskKeyError(key, f"{len(key)} characters; the limit is {MAX_KEY_LENGTH}")
         return NewTask(
-            id=uuid.uuid4(),
+            id=new_task_id(),
             type=task_type,
             payload=payload,
             queue=queue_name,

@@ -8,7 +8,6 @@ one (a daily report that was down for a week runs once, not seven times).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from uuid import UUID
 
 from evertask.dispatcher import Dispatcher
 from evertask.errors import TaskNotFoundError
+from evertask.ids import new_task_id
 from evertask.schedule import Schedule, schedule_from_json
 from evertask.storage.base import NewTask, Storage, TaskQuery
 from evertask.task import FINAL_STATUSES, TaskRecord, TaskStatus
@@ -109,7 +109,7 @@ class RecurringTasks:
         record = await self._record(task_id)
         now = self._now()
         one_off = NewTask(
-            id=uuid.uuid4(),
+            id=new_task_id(),
             type=record.type,
             payload=record.payload,
             queue=record.queue,

@@ -24,16 +24,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from evertask.errors import ConfigurationError, StorageError, StorageUnavailableError
-from evertask.storage.sql.engine import (
-    DirectWork,
-    Engines,
-    Progress,
-    Stage,
-    Work,
-    create_engines,
-    driver_url,
-    shown,
-)
+from evertask.storage.sql.attempts import Progress, Stage, Work
+from evertask.storage.sql.engine import DirectWork, Engines, create_engines, driver_url, shown
+from evertask.storage.sql.sqlite_writer import RawWork
 
 T = TypeVar("T")
 
@@ -119,6 +112,23 @@ class Database:
             raise StorageError(f"storage at {self.shown_url} has no direct path")
         return await self._retrying(
             lambda progress: direct(work, progress=progress), idempotent=idempotent, conflicts=conflicts
+        )
+
+    @property
+    def bare_sqlite(self) -> bool:
+        """Whether :meth:`write_sqlite` is available (SQLite)."""
+        return self._opened().sqlite is not None
+
+    async def write_sqlite(
+        self, work: RawWork[T], *, idempotent: bool, conflicts: tuple[type[DBAPIError], ...] = ()
+    ) -> T:
+        """Run ``work`` on SQLite's bare ``sqlite3`` writing connection in one transaction; retried as
+        :meth:`write`."""
+        writer = self._opened().sqlite
+        if writer is None:
+            raise StorageError(f"storage at {self.shown_url} is not SQLite")
+        return await self._retrying(
+            lambda progress: writer.raw(work, progress=progress), idempotent=idempotent, conflicts=conflicts
         )
 
     async def _retrying(

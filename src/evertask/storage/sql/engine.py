@@ -2,9 +2,9 @@
 
 Transaction bodies are plain functions over a SQLAlchemy ``Connection``. On the servers they run through the
 async driver (psycopg 3, asyncmy) with ``AsyncConnection.run_sync``, so each statement is one awaited round trip.
-SQLite has no network to wait on but a file lock: its bodies run whole on threads with the standard ``sqlite3``
-driver, one thread hop per transaction instead of several per statement through aiosqlite (measured: twice the
-claim throughput). Writes go through one writer thread and connection, which serialises them;
+SQLite has no network to wait on but a file lock: its bodies run whole with the standard ``sqlite3`` driver,
+not statement by statement through aiosqlite (measured: twice the claim throughput). Writes go through one
+connection (:class:`~.sqlite_writer.SqliteWriter`: on the loop while the lock is free, else on its thread);
 reads use a pool of reader threads beside it (WAL lets them run during a write).
 """
 
@@ -16,17 +16,17 @@ import select
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from evertask.storage.sql.attempts import Progress, Runner, Stage, Work, run_transaction
+from evertask.storage.sql.sqlite_writer import SqliteWriter
+
 T = TypeVar("T")
-Work = Callable[[Connection], T]
-"""A transaction body: runs on a connection, inside the transaction its runner opened."""
 DirectWork = Callable[[Any], Awaitable[T]]
 """A body of ONE statement on the driver's own async connection (psycopg), in autocommit."""
 
@@ -56,45 +56,13 @@ def shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-class Stage(Enum):
-    """How far an attempt got: what a failure may have left behind depends on it."""
-
-    connect = "connect"
-    work = "work"
-    commit = "commit"
-
-
-@dataclass(slots=True)
-class Progress:
-    """The stage an attempt reached, readable after it failed."""
-
-    stage: Stage = Stage.connect
-
-
-def _run(conn: Connection, work: Work[T], transaction: bool, progress: Progress) -> T:
-    progress.stage = Stage.work
-    if not transaction:
-        return work(conn)
-    trans = conn.begin()
-    result = work(conn)
-    progress.stage = Stage.commit
-    trans.commit()
-    return result
-
-
-class Runner(Protocol):
-    """Runs one attempt of a body on a connection of its own, in a transaction if asked."""
-
-    async def __call__(self, work: Work[T], *, transaction: bool, progress: Progress) -> T: ...
-
-
 class _AsyncRunner:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def __call__(self, work: Work[T], *, transaction: bool, progress: Progress) -> T:
         async with self._engine.connect() as conn:
-            return await conn.run_sync(_run, work, transaction, progress)
+            return await conn.run_sync(run_transaction, work, transaction, progress)
 
 
 class _ThreadRunner:
@@ -108,7 +76,7 @@ class _ThreadRunner:
 
     def _attempt(self, work: Work[T], transaction: bool, progress: Progress) -> T:
         with self._engine.connect() as conn:
-            return _run(conn, work, transaction, progress)
+            return run_transaction(conn, work, transaction, progress)
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._engine.dispose)
@@ -162,12 +130,14 @@ class _DirectRunner:
 @dataclass(frozen=True, slots=True)
 class Engines:
     """The runners of one database (writes, reads) and how to close them; ``direct`` where the driver's own
-    connection serves the hot statements (PostgreSQL)."""
+    connection serves the hot statements (PostgreSQL), ``sqlite`` where they run on the bare ``sqlite3``
+    writing connection."""
 
     writer: Runner
     reader: Runner
     close: Callable[[], Awaitable[None]]
     direct: _DirectRunner | None = None
+    sqlite: SqliteWriter | None = None
 
 
 def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool) -> Engines:
@@ -199,14 +169,16 @@ def _sqlite_engines(url: URL, *, pool_size: int, echo: bool) -> Engines:
     )
     _sqlite_writer(writer_engine)
     _sqlite_reader(reader_engine)
-    writer = _ThreadRunner(writer_engine, ThreadPoolExecutor(1, thread_name_prefix="evertask-sqlite-writer"))
+    writer = SqliteWriter(
+        writer_engine, ThreadPoolExecutor(1, thread_name_prefix="evertask-sqlite-writer"), _SQLITE_BUSY_MS
+    )
     reader = _ThreadRunner(reader_engine, ThreadPoolExecutor(pool_size, thread_name_prefix="evertask-sqlite-reader"))
 
     async def close() -> None:
         await writer.close()
         await reader.close()
 
-    return Engines(writer, reader, close)
+    return Engines(writer, reader, close, sqlite=writer)
 
 
 def _sqlite_writer(engine: Engine) -> None:

@@ -1,13 +1,12 @@
 """SQLite's hot path: ``claim``, ``finish`` and ``add`` (without keys) on the writer's ``sqlite3`` connection.
 
-The transaction is still the writer's (``BEGIN IMMEDIATE``, one thread hop, committed by the runner); only its
-statements skip SQLAlchemy's per-statement work (execution context, result and type processing), which on the
-writer thread also holds the GIL the event loop needs. The statements are the ones the SQLAlchemy path runs
-(same order, same index use), with batches as ``executemany`` and id lists passed as one JSON array
-(``json_each``) so that each statement's text is fixed and stays in ``sqlite3``'s statement cache.
-Values are stored exactly as the column types (:mod:`.types`) store them: times as naive-UTC text with
-microseconds (SQLAlchemy's SQLite format), ids as dashed text, statuses by value; a naive datetime is a
-``ValueError``.
+The bodies run on the bare ``sqlite3`` writing connection, in the transaction :class:`.sqlite_writer.SqliteWriter`
+opened (``BEGIN IMMEDIATE`` ... ``COMMIT``), skipping SQLAlchemy's per-statement work (execution context, result and
+type processing); ``sqlite3`` errors propagate and the writer raises them as SQLAlchemy would. The statements are
+the ones the SQLAlchemy path runs (same order, same index use), with batches as ``executemany`` and id lists passed
+as one JSON array (``json_each``) so that each statement's text is fixed and stays in ``sqlite3``'s statement cache.
+Values are stored exactly as the column types (:mod:`.types`) store them: times as naive-UTC text with microseconds
+(SQLAlchemy's SQLite format), ids as dashed text, statuses by value; a naive datetime is a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -18,9 +17,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
-
-from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import ClaimResult, NewTask, Outcome
@@ -77,18 +73,8 @@ def _record(row: Sequence[Any]) -> TaskRecord:
     return TaskRecord(*values)
 
 
-def _raw(conn: Connection) -> sqlite3.Connection:
-    driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-    return driver
-
-
-def _wrapped(conn: Connection, exc: sqlite3.Error) -> Exception:
-    """``exc`` as SQLAlchemy raises it, so that the retry rules (``database is locked``) apply unchanged."""
-    return DBAPIError.instance(None, None, exc, sqlite3.Error, dialect=conn.dialect)
-
-
 def claim(
-    conn: Connection,
+    db: sqlite3.Connection,
     audit: AuditFilter,
     *,
     owner: str,
@@ -99,92 +85,87 @@ def claim(
 ) -> ClaimResult:
     """The claim, in the writer's transaction: due rows in claim order, marked claimed, history, next due."""
     at, lease = stored_time(now), stored_time(lease_until)
-    db = _raw(conn)
-    try:
-        rows: list[Any] = []
-        if limit > 0:
-            one = len(queues) == 1
-            where = queues[0] if one else json.dumps(list(queues))
-            rows = db.execute(_SELECT_DUE[one], (where, at, limit)).fetchall()
-        claimed: list[TaskRecord] = []
-        if rows:
-            db.execute(_CLAIM, (owner, lease, at, json.dumps([row[-1] for row in rows])))
-            keep = audit.keeps(_RUNNING, None)
-            history = []
-            for row in rows:
-                record = _record(row)
-                previous = record.status
-                record.status = _RUNNING
-                record.owner = owner
-                record.lease_until = lease_until
-                record.started_at = now
-                record.attempts += 1
-                record.fence += 1
-                claimed.append(record)
-                if keep:
-                    history.append((row[_ID], previous.value, _RUNNING.value, at, None))
-            if history:
-                db.executemany(_HISTORY, history)
-        dues = [db.execute(_NEXT_DUE, (queue,)).fetchone()[0] for queue in queues]
-    except sqlite3.Error as exc:
-        raise _wrapped(conn, exc) from exc
+    rows: list[Any] = []
+    if limit > 0:
+        one = len(queues) == 1
+        where = queues[0] if one else json.dumps(list(queues))
+        rows = db.execute(_SELECT_DUE[one], (where, at, limit)).fetchall()
+    claimed: list[TaskRecord] = []
+    if rows:
+        db.execute(_CLAIM, (owner, lease, at, json.dumps([row[-1] for row in rows])))
+        keep = audit.keeps(_RUNNING, None)
+        history = []
+        for row in rows:
+            record = _record(row)
+            previous = record.status
+            record.status = _RUNNING
+            record.owner = owner
+            record.lease_until = lease_until
+            record.started_at = now
+            record.attempts += 1
+            record.fence += 1
+            claimed.append(record)
+            if keep:
+                history.append((row[_ID], previous.value, _RUNNING.value, at, None))
+        if history:
+            db.executemany(_HISTORY, history)
+    dues = [db.execute(_NEXT_DUE, (queue,)).fetchone()[0] for queue in queues]
     due = min((d for d in dues if d is not None), default=None)
     return ClaimResult(claimed, _time(due))
 
 
-def finish(conn: Connection, audit: AuditFilter, outcomes: Sequence[Outcome]) -> list[bool]:
+def finish(db: sqlite3.Connection, audit: AuditFilter, outcomes: Sequence[Outcome]) -> list[bool]:
     """Apply each outcome whose owner and fence still hold the claim (as :func:`.leases.finish_outcomes`)."""
-    ats = [stored_time(o.at) for o in outcomes]
-    nexts = [None if o.next_run is None else stored_time(o.next_run) for o in outcomes]
-    db = _raw(conn)
-    try:
-        ids = json.dumps(sorted({str(o.id) for o in outcomes}))
-        running = {row[0]: row for row in db.execute(_RUNNING_ROWS, (ids,))}
-        applied: list[bool] = []
-        changes: list[tuple[Any, ...]] = []
-        history: list[tuple[Any, ...]] = []
-        for outcome, at, next_run in zip(outcomes, ats, nexts, strict=True):
-            task_id = str(outcome.id)
-            row = running.get(task_id)
-            if row is None or row[1] != outcome.owner or row[2] != outcome.fence:
-                applied.append(False)
-                continue
-            del running[task_id]  # a second outcome for the same attempt finds it finished
-            _, _, _, attempts, run_count, last_run_at, last_error, finished_at, scheduled_at = row
-            final = outcome.status.is_final
-            new_run = outcome.run_finished
-            if outcome.attempt_refunded:
-                attempts = max(0, attempts - 1)
-            changes.append(
-                (
-                    outcome.status.value,
-                    outcome.error if outcome.error is not None else last_error,
-                    0 if new_run else attempts,
-                    run_count + 1 if new_run else run_count,
-                    at if new_run else last_run_at,
-                    at if final else finished_at,
-                    next_run if not final and next_run is not None else scheduled_at,
-                    task_id,
-                )
+    times = _Times()
+    ids = json.dumps(sorted({str(o.id) for o in outcomes}))
+    running = {row[0]: row for row in db.execute(_RUNNING_ROWS, (ids,))}
+    applied: list[bool] = []
+    changes: list[tuple[Any, ...]] = []
+    history: list[tuple[Any, ...]] = []
+    for outcome in outcomes:
+        task_id = str(outcome.id)
+        row = running.get(task_id)
+        if row is None or row[1] != outcome.owner or row[2] != outcome.fence:
+            applied.append(False)
+            continue
+        del running[task_id]  # a second outcome for the same attempt finds it finished
+        _, _, _, attempts, run_count, last_run_at, last_error, finished_at, scheduled_at = row
+        at = times(outcome.at)
+        final = outcome.status.is_final
+        new_run = outcome.run_finished
+        if outcome.attempt_refunded:
+            attempts = max(0, attempts - 1)
+        if not final and outcome.next_run is not None:
+            scheduled_at = times(outcome.next_run)
+        changes.append(
+            (
+                outcome.status.value,
+                outcome.error if outcome.error is not None else last_error,
+                0 if new_run else attempts,
+                run_count + 1 if new_run else run_count,
+                at if new_run else last_run_at,
+                at if final else finished_at,
+                scheduled_at,
+                task_id,
             )
-            if audit.keeps(outcome.status, outcome.error):
-                history.append((task_id, _RUNNING.value, outcome.status.value, at, outcome.error))
-            applied.append(True)
-        if changes:
-            db.executemany(_FINISH, changes)
-        if history:
-            db.executemany(_HISTORY, history)
-    except sqlite3.Error as exc:
-        raise _wrapped(conn, exc) from exc
+        )
+        if audit.keeps(outcome.status, outcome.error):
+            history.append((task_id, _RUNNING.value, outcome.status.value, at, outcome.error))
+        applied.append(True)
+    if changes:
+        db.executemany(_FINISH, changes)
+    if history:
+        db.executemany(_HISTORY, history)
     return applied
 
 
-def add(conn: Connection, audit: AuditFilter, new: Sequence[NewTask]) -> list[UUID]:
+def add(db: sqlite3.Connection, audit: AuditFilter, new: Sequence[NewTask]) -> list[UUID]:
     """Insert ``new`` (no task has a key) and its history rows, in the writer's transaction."""
+    times = _Times()
     rows = []
     history = []
     for task in new:
-        task_id, created = str(task.id), stored_time(task.created_at)
+        task_id, created = str(task.id), times(task.created_at)
         status = task.status.value
         rows.append(
             (
@@ -194,18 +175,30 @@ def add(conn: Connection, audit: AuditFilter, new: Sequence[NewTask]) -> list[UU
                 status,
                 task.queue,
                 created,
-                stored_time(task.scheduled_at),
+                times(task.scheduled_at),
                 task.priority,
                 task.schedule,
             )
         )
         if audit.keeps(task.status, None):
             history.append((task_id, None, status, created, None))
-    db = _raw(conn)
-    try:
-        db.executemany(_INSERT, rows)
-        if history:
-            db.executemany(_HISTORY, history)
-    except sqlite3.Error as exc:
-        raise _wrapped(conn, exc) from exc
+    db.executemany(_INSERT, rows)
+    if history:
+        db.executemany(_HISTORY, history)
     return [task.id for task in new]
+
+
+class _Times:
+    """:func:`stored_time` for one batch: the tasks of a batch mostly share an instant, formatted once."""
+
+    __slots__ = ("_last", "_text")
+
+    def __init__(self) -> None:
+        self._last: datetime | None = None
+        self._text = ""
+
+    def __call__(self, value: datetime) -> str:
+        if value is not self._last:
+            self._text = stored_time(value)
+            self._last = value
+        return self._text

@@ -132,8 +132,8 @@ class SqlStorage:
             return [task.id for task in tasks]
         if self._sqlite and not any(task.key for task in tasks):
             audit = self._audit
-            return await self._db.write(
-                lambda conn: sqlite_direct.add(conn, audit, tasks), idempotent=False, conflicts=(IntegrityError,)
+            return await self._db.write_sqlite(
+                lambda db: sqlite_direct.add(db, audit, tasks), idempotent=False, conflicts=(IntegrityError,)
             )
         return await self._db.write(
             lambda conn: add_tasks(conn, tasks, self._history()), idempotent=False, conflicts=(IntegrityError,)
@@ -187,9 +187,9 @@ class SqlStorage:
             return await self._db.write_direct(take, idempotent=True)
         if self._sqlite and queues:
             audit = self._audit
-            return await self._db.write(
-                lambda conn: sqlite_direct.claim(
-                    conn, audit, owner=owner, queues=queues, now=now, limit=limit, lease_until=lease_until
+            return await self._db.write_sqlite(
+                lambda db: sqlite_direct.claim(
+                    db, audit, owner=owner, queues=queues, now=now, limit=limit, lease_until=lease_until
                 ),
                 idempotent=True,
             )
@@ -217,7 +217,7 @@ class SqlStorage:
             return await self._db.write_direct(apply, idempotent=False)
         if self._sqlite:
             audit = self._audit
-            return await self._db.write(lambda conn: sqlite_direct.finish(conn, audit, outcomes), idempotent=False)
+            return await self._db.write_sqlite(lambda db: sqlite_direct.finish(db, audit, outcomes), idempotent=False)
         return await self._db.write(lambda conn: finish_outcomes(conn, outcomes, self._history()), idempotent=False)
 
     async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
