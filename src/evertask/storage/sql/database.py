@@ -25,7 +25,8 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from evertask.errors import ConfigurationError, StorageError, StorageUnavailableError
 from evertask.storage.sql.attempts import Progress, Stage, Work
-from evertask.storage.sql.engine import DirectWork, Engines, create_engines, driver_url, shown
+from evertask.storage.sql.direct_pool import DirectWork
+from evertask.storage.sql.engine import Engines, create_engines, driver_url, shown
 from evertask.storage.sql.sqlite_writer import RawWork
 
 T = TypeVar("T")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import select
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,15 +19,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from evertask.storage.sql.attempts import Progress, Runner, Stage, Work, run_transaction
+from evertask.storage.sql.attempts import Progress, Runner, Work, run_transaction
+from evertask.storage.sql.direct_pool import DirectRunner
 from evertask.storage.sql.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
-DirectWork = Callable[[Any], Awaitable[T]]
-"""A body of ONE statement on the driver's own async connection (psycopg), in autocommit."""
 
 _DRIVERS = {
     "sqlite": "sqlite+pysqlite",
@@ -83,50 +80,6 @@ class _ThreadRunner:
         self._executor.shutdown(wait=False)
 
 
-class _DirectRunner:
-    """Runs a one-statement body on the psycopg connection of a pooled autocommit connection.
-
-    The statement is its own transaction, so once it is sent its outcome is unknown if the connection dies:
-    the attempt is at ``Stage.commit`` from then on (idempotent operations are retried, the others raise).
-    Before sending, the socket is polled without waiting: a connection the server closed while it sat in the
-    pool (restart, ``pg_terminate_backend``) has its goodbye waiting to be read, and is replaced at
-    ``Stage.connect`` (retried, nothing sent), as a ``BEGIN`` round trip would have found.
-    Driver errors are raised as SQLAlchemy would raise them (:class:`DBAPIError`, the pool invalidated on a
-    disconnect), so :class:`~.database.Database` retries them by the same rules.
-    """
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def __call__(self, work: DirectWork[T], *, progress: Progress) -> T:
-        async with self._engine.connect() as conn:
-            fairy = await conn.get_raw_connection()
-            driver: Any = fairy.driver_connection
-            dialect = conn.dialect
-            try:
-                poller = select.poll()
-                poller.register(driver.pgconn.socket, select.POLLIN)
-                if poller.poll(0):
-                    raise OSError("the server closed the connection while it was idle in the pool")
-            except Exception as exc:
-                conn.sync_engine.pool._invalidate(fairy, exc)  # as SQLAlchemy does on a disconnect
-                await conn.invalidate(exc)
-                raise DBAPIError.instance(
-                    None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=True
-                ) from exc
-            progress.stage = Stage.commit
-            try:
-                return await work(driver)
-            except dialect.loaded_dbapi.Error as exc:
-                lost = bool(dialect.is_disconnect(exc, driver, None))
-                if lost:
-                    conn.sync_engine.pool._invalidate(fairy, exc)
-                    await conn.invalidate(exc)
-                raise DBAPIError.instance(
-                    None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
-                ) from exc
-
-
 @dataclass(frozen=True, slots=True)
 class Engines:
     """The runners of one database (writes, reads) and how to close them; ``direct`` where the driver's own
@@ -136,7 +89,7 @@ class Engines:
     writer: Runner
     reader: Runner
     close: Callable[[], Awaitable[None]]
-    direct: _DirectRunner | None = None
+    direct: DirectRunner | None = None
     sqlite: SqliteWriter | None = None
 
 
@@ -157,8 +110,15 @@ def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool) 
         # psycopg sends BEGIN as a round trip of its own; a single-statement read needs no transaction.
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         if url.get_driver_name() == "psycopg":
-            direct = _DirectRunner(reader)
-    return Engines(_AsyncRunner(engine), _AsyncRunner(reader), base.dispose, direct)
+            conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            direct = DirectRunner(conninfo, base.dialect, pool_size)
+
+    async def close() -> None:
+        if direct is not None:
+            await direct.close()
+        await base.dispose()
+
+    return Engines(_AsyncRunner(engine), _AsyncRunner(reader), close, direct)
 
 
 def _sqlite_engines(url: URL, *, pool_size: int, echo: bool) -> Engines:
