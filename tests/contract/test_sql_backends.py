@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from evertask.errors import ConfigurationError, StorageUnavailableError
+from evertask.errors import ConfigurationError, StorageError, StorageUnavailableError
 from evertask.storage import MemoryStorage, Storage
 from evertask.storage.sql import SqliteStorage, SqlStorage, storage_from_url
+from evertask.storage.sql.attempts import Progress
 from evertask.storage.sql.engine import driver_url
 from evertask.task import TaskStatus
 from tests.conftest import PostgresTarget, execute
@@ -101,6 +102,24 @@ async def test_lost_connections_are_replaced_and_the_call_retried(postgres_targe
         assert await storage.finish([outcome(record, TaskStatus.completed)]) == [True]
     finally:
         await storage.close()
+
+
+@pytest.mark.postgres
+async def test_a_hot_statement_retried_after_close_is_refused(postgres_target: PostgresTarget) -> None:
+    # Database retries with the runner it began with: after close() that runner must not open a new connection.
+    storage = SqlStorage(postgres_target.url, schema=postgres_target.schema)
+    await storage.open()
+    engines = storage._db._engines
+    assert engines is not None
+    direct = engines.direct
+    assert direct is not None
+    await storage.close()
+
+    async def select_one(conn: object) -> None:
+        raise AssertionError("a statement ran after close()")
+
+    with pytest.raises(StorageError, match="closed"):
+        await direct(select_one, progress=Progress())
 
 
 @pytest.mark.parametrize(

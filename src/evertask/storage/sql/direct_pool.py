@@ -19,6 +19,7 @@ import psycopg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
+from evertask.errors import StorageError
 from evertask.storage.sql.attempts import Progress, Stage
 
 T = TypeVar("T")
@@ -63,6 +64,8 @@ class DirectRunner:
             return result
 
     async def _checkout(self) -> psycopg.AsyncConnection[Any]:
+        if self._closed:  # a retry of a call that began before close()
+            raise StorageError("the PostgreSQL storage was closed while a write was being retried")
         while self._idle:
             conn = self._idle.pop()
             if _alive(conn):

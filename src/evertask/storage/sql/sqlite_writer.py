@@ -30,6 +30,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from evertask.errors import StorageError
 from evertask.storage.sql.attempts import Progress, Stage, Work, run_transaction
 
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class SqliteWriter:
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._waits: bool | None = None
+        self._closed = False
 
     async def __call__(self, work: Work[T], *, transaction: bool, progress: Progress) -> T:
         return await self._run(functools.partial(self._attempt, work, transaction, progress))
@@ -64,6 +66,8 @@ class SqliteWriter:
         return await self._run(functools.partial(self._raw_attempt, work, progress))
 
     async def _run(self, attempt: Callable[[bool], T]) -> T:
+        if self._closed:  # a retry of a call that began before close()
+            raise StorageError("the SQLite storage was closed while a write was being retried")
         if self._lock.acquire(blocking=False):
             try:
                 return attempt(False)
@@ -123,11 +127,13 @@ class SqliteWriter:
             # A connection that cannot even roll back is replaced: the next attempt starts afresh.
             self._conn = None
             conn.invalidate()
-        if not wait and getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+        # The primary code: SQLITE_BUSY_RECOVERY and the other extended busy codes mean the same here.
+        if not wait and getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
             raise _WouldWait from error
 
     async def close(self) -> None:
         """Close the connection and the thread (waits for a transaction still running there)."""
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=False)
 
