@@ -9,7 +9,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench.harness import BACKENDS, DURABLE, BackendName, emit, server_version
+from bench.harness import BACKENDS, DURABLE, BackendName, cpu_ticks, emit, server_version, stolen_pct
 from bench.workloads import WORKLOADS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -35,8 +35,10 @@ async def run_one(workload_name: str, backend_name: BackendName, n: int | None, 
     if workload.durable_only and backend_name not in DURABLE:
         raise SystemExit(f"{workload_name} needs a durable backend (sqlite, postgres, mysql), not memory")
     count = n if n is not None else workload.quick_n if quick else workload.default_n
+    before = cpu_ticks()
     measurement = await workload.run(backend_name, count, quick)
-    emit(workload_name, backend_name, count, measurement, await server_version(backend_name))
+    stolen = stolen_pct(before, cpu_ticks())
+    emit(workload_name, backend_name, count, measurement, await server_version(backend_name), stolen)
 
 
 def main(argv: list[str]) -> None:

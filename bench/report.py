@@ -100,7 +100,14 @@ def table(lines: Sequence[dict[str, Any]]) -> str:
 def machine_line(lines: Sequence[dict[str, Any]]) -> str:
     """nproc, CPU model and Python of the machine that ran the suite."""
     seen = lines[0]["machine"] if lines else machine()
-    return f"Machine: {seen['nproc']} cores (nproc), {seen['cpu']}, {seen['implementation']} {seen['python']}"
+    text = f"Machine: {seen['nproc']} cores (nproc), {seen['cpu']}, {seen['implementation']} {seen['python']}"
+    stolen = [line["machine"].get("cpu_stolen_pct") or 0.0 for line in lines]
+    if any(stolen):
+        text += (
+            f". CPU time stolen by the hypervisor while the workloads ran: {min(stolen)}-{max(stolen)}%"
+            " (per workload in the JSON lines; a workload that lost a share of its CPU measures that much slower)"
+        )
+    return text
 
 
 def markdown(lines: Sequence[dict[str, Any]], failures: Sequence[Failure], *, command: str, plot: str | None) -> str:

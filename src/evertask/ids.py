@@ -8,7 +8,9 @@ Measured on SQLite for the full add/claim/finish cycle in batches of 16: commit 
 Layout: 48 bits of Unix time in milliseconds, the version, 12 bits of sub-millisecond time (RFC 9562's
 method 3), the variant, 62 random bits from ``os.urandom``. Ids made in one process increase strictly (a
 stamp not above the last is bumped by one), so they sort in the order they were made; across processes they
-sort by time to within the clocks' skew. The random bits come from the OS, not from ``random``, whose state a
+sort by time to within the clocks' skew. A clock set back by more than :data:`MAX_BUMP` is followed instead
+(RFC 9562, 6.2: the embedded time should stay the creation time): ids made after it sort before the earlier
+ones, and stay unique by their random bits. The random bits come from the OS, not from ``random``, whose state a
 forked worker would share with its parent.
 """
 
@@ -22,6 +24,8 @@ _VERSION_7 = 0x7 << 76
 _VARIANT_RFC = 0b10 << 62
 _RANDOM_BITS = (1 << 62) - 1
 _last_stamp = 0
+MAX_BUMP = 10_000 << 12
+"""How far (10 s, in stamp units of 1/4096 ms) ids are kept ahead of a clock that went back."""
 
 
 def new_task_id() -> UUID:
@@ -30,7 +34,7 @@ def new_task_id() -> UUID:
     ns = time.time_ns()
     ms, sub = divmod(ns, 1_000_000)
     stamp = ms << 12 | (sub << 12) // 1_000_000
-    if stamp <= _last_stamp:
+    if _last_stamp - MAX_BUMP < stamp <= _last_stamp:
         stamp = _last_stamp + 1
     _last_stamp = stamp
     random = int.from_bytes(os.urandom(8)) & _RANDOM_BITS

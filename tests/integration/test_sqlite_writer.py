@@ -101,13 +101,13 @@ def hold_write_lock(conn: sqlite3.Connection) -> None:
 
 
 async def start(coroutine: Coroutine[Any, Any, T]) -> tuple[asyncio.Task[T], float]:
-    """Start ``coroutine`` as a task and return once the loop has run the task's first step (where an inline
-    attempt runs, whole), with how long the loop took to get back to other work."""
+    """Start ``coroutine`` as a task and return once the loop has run the task's first step, the writer's group
+    flush that step scheduled (where an inline attempt runs, whole) and the step that hands the task its result,
+    with how long the loop took to get back to other work."""
     task = asyncio.create_task(coroutine)
-    stepped = asyncio.Event()
     began = time.monotonic()
-    asyncio.get_running_loop().call_soon(stepped.set)  # queued behind the task's first step
-    await stepped.wait()
+    for _ in range(3):  # one loop turn each: the task's step, the flush, the task's next step
+        await asyncio.sleep(0)
     return task, time.monotonic() - began
 
 
@@ -159,7 +159,7 @@ async def test_a_write_waits_on_the_thread_for_another_connections_lock_while_th
         assert await asyncio.wait_for(adding, DONE) == [task.id]
         assert await stored_whole(storage, task)
         added.append(task)
-        # With the lock free, a write runs whole on the loop, in the task's first step.
+        # With the lock free, a write runs whole on the loop, within the loop turns that start it.
         inline = new_task(keyed=keyed)
         inline_add, _ = await start(storage.add([inline]))
         assert inline_add.done()
@@ -302,3 +302,37 @@ async def test_a_write_retried_after_close_is_refused_without_reopening_the_file
     with pytest.raises(StorageError, match="closed"):
         await writer.raw(lambda db: db.execute("SELECT 1").fetchone(), progress=Progress())
     assert writer._conn is None
+
+
+async def test_writes_of_one_loop_turn_share_a_transaction_and_a_failing_one_is_rolled_back_alone(
+    storage: SqliteStorage,
+) -> None:
+    good, naive, other_good = new_task(), new_task(scheduled_at=datetime(2031, 1, 1)), new_task()
+
+    results = await asyncio.gather(
+        storage.add([good]), storage.add([naive]), storage.add([other_good]), return_exceptions=True
+    )
+
+    assert results[0] == [good.id]
+    assert isinstance(results[1], ValueError)
+    assert "naive" in str(results[1])
+    assert results[2] == [other_good.id]
+    assert await stored_whole(storage, good)
+    assert await stored_whole(storage, other_good)
+    assert not await stored_whole(storage, naive)
+
+
+async def test_a_write_whose_caller_stopped_waiting_before_its_transaction_began_is_left_out(
+    storage: SqliteStorage,
+) -> None:
+    dropped, kept = new_task(), new_task()
+    adding = asyncio.create_task(storage.add([dropped]))
+    await asyncio.sleep(0)  # its first step ran: the body waits for the flush at the end of this loop turn
+    adding.cancel()
+
+    assert await storage.add([kept]) == [kept.id]
+
+    with pytest.raises(asyncio.CancelledError):
+        await adding
+    assert not await stored_whole(storage, dropped)
+    assert await stored_whole(storage, kept)

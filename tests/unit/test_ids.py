@@ -99,15 +99,25 @@ def test_a_clock_that_stands_still_still_gives_increasing_ids(monkeypatch: pytes
     assert FROZEN_MS <= ms_of(made[-1]) <= FROZEN_MS + 3
 
 
-def test_a_clock_that_goes_back_does_not_take_the_ids_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clock_that_goes_back_a_little_does_not_take_the_ids_back(monkeypatch: pytest.MonkeyPatch) -> None:
     freeze_clock(monkeypatch, FROZEN_NS)
     first = [new_task_id() for _ in range(100)]
-    monkeypatch.setattr("evertask.ids.time.time_ns", lambda: FROZEN_NS - 3_600_000_000_000)  # an hour earlier
+    monkeypatch.setattr("evertask.ids.time.time_ns", lambda: FROZEN_NS - 2_000_000_000)  # 2 s earlier (NTP step)
     later = [new_task_id() for _ in range(100)]
     made = first + later
     assert len(set(made)) == len(made)
     assert sorted(made) == made
     assert ms_of(later[0]) >= FROZEN_MS
+
+
+def test_a_clock_set_back_far_is_followed_and_ids_stay_unique(monkeypatch: pytest.MonkeyPatch) -> None:
+    freeze_clock(monkeypatch, FROZEN_NS)
+    first = [new_task_id() for _ in range(100)]
+    monkeypatch.setattr("evertask.ids.time.time_ns", lambda: FROZEN_NS - 3_600_000_000_000)  # an hour earlier
+    later = [new_task_id() for _ in range(100)]
+    assert len(set(first + later)) == 200
+    assert sorted(later) == later  # in order again among themselves...
+    assert ms_of(later[0]) == FROZEN_MS - 3_600_000  # ...carrying the time the clock says, not an hour ahead
 
 
 def test_the_clock_moving_on_after_standing_still_keeps_the_order(monkeypatch: pytest.MonkeyPatch) -> None:
