@@ -131,3 +131,28 @@ async def test_processes_upgrading_one_database_at_once_all_succeed(postgres_url
         await storage.close()
     finally:
         await execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.mark.postgres
+async def test_postgres_indexes_on_waiting_running_and_keyed_tasks_are_partial(postgres_url: str) -> None:
+    # Every claim and finish inserts an entry into each index its new row belongs to: finished tasks must not
+    # belong to the claim, due, lease and key indexes (migration 0004).
+    schema = f"evertask_partial_{uuid.uuid4().hex[:8]}"
+    storage = SqlStorage(postgres_url, schema=schema)
+    try:
+        await storage.open()
+        engine = create_async_engine(postgres_url)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = :s"), {"s": schema}
+            )
+            definitions = {row[0]: row[1] for row in rows}
+        await engine.dispose()
+    finally:
+        await storage.close()
+        await execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    assert "WHERE (claim_queue IS NOT NULL)" in definitions["ix_evertask_tasks_claim"]
+    assert "WHERE (claim_queue IS NOT NULL)" in definitions["ix_evertask_tasks_due"]
+    assert "'in_progress'" in definitions["ix_evertask_tasks_lease"]
+    assert "WHERE (key IS NOT NULL)" in definitions["ux_evertask_tasks_key"]
+    assert "WHERE" not in definitions["ux_evertask_tasks_id"]

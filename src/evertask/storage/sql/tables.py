@@ -112,14 +112,32 @@ rate_buckets = Table(
 """Rate-limit token buckets. ``full_at`` is when the bucket is full again: from then on its row says nothing
 a missing row would not, so ``purge`` may delete it."""
 
+# On PostgreSQL the key, claim, due and lease indexes are partial (migration 0004: fewer entries to insert on
+# every claim and finish); SQL Server allows one NULL in a unique index unless it is filtered.
+_WAITING = tasks.c.claim_queue.is_not(None)
 Index("ux_evertask_tasks_id", tasks.c.id, unique=True)
-# SQL Server allows one NULL in a unique index unless it is filtered.
-Index("ux_evertask_tasks_key", tasks.c["key"], unique=True, mssql_where=tasks.c["key"].is_not(None))
-CLAIM_INDEX = Index(
-    "ix_evertask_tasks_claim", tasks.c.claim_queue, tasks.c.priority.desc(), tasks.c.scheduled_at, tasks.c.seq
+Index(
+    "ux_evertask_tasks_key",
+    tasks.c["key"],
+    unique=True,
+    mssql_where=tasks.c["key"].is_not(None),
+    postgresql_where=tasks.c["key"].is_not(None),
 )
-Index("ix_evertask_tasks_due", tasks.c.claim_queue, tasks.c.scheduled_at)
-Index("ix_evertask_tasks_lease", tasks.c.status, tasks.c.lease_until)
+CLAIM_INDEX = Index(
+    "ix_evertask_tasks_claim",
+    tasks.c.claim_queue,
+    tasks.c.priority.desc(),
+    tasks.c.scheduled_at,
+    tasks.c.seq,
+    postgresql_where=_WAITING,
+)
+Index("ix_evertask_tasks_due", tasks.c.claim_queue, tasks.c.scheduled_at, postgresql_where=_WAITING)
+Index(
+    "ix_evertask_tasks_lease",
+    tasks.c.status,
+    tasks.c.lease_until,
+    postgresql_where=tasks.c.status == TaskStatus.in_progress.value,
+)
 Index("ix_evertask_tasks_created", tasks.c.created_at, tasks.c.seq)
 Index("ix_evertask_task_history_task", task_history.c.task_id, task_history.c.id)
 Index("ix_evertask_rate_buckets_full", rate_buckets.c.full_at)
