@@ -32,12 +32,18 @@ _ID = _NAMES.index("id")
 _CANCEL = _NAMES.index("cancel_requested")
 _T, _H = TASKS_TABLE, HISTORY_TABLE
 
+# The claim walks the claim index (claim_queue, priority DESC, scheduled_at, seq) one priority at a time: within a
+# priority the due rows come first, so the scan stops at the first row not yet due. One query over all
+# priorities cannot stop there (the due time is not its leading order) and read every waiting row of the queue
+# whenever fewer than ``limit`` were due: 13-20 ms per claim with 100,000 tasks held for later.
+_TOP_PRIORITY = f"SELECT priority FROM {_T} WHERE claim_queue = ? ORDER BY priority DESC LIMIT 1"
+_NEXT_PRIORITY = f"SELECT priority FROM {_T} WHERE claim_queue = ? AND priority < ? ORDER BY priority DESC LIMIT 1"
 _SELECT_DUE = {
-    True: f"""SELECT {_RECORD}, seq FROM {_T} WHERE claim_queue = ? AND +scheduled_at <= ?
-        ORDER BY priority DESC, scheduled_at, seq LIMIT ?""",
+    True: f"""SELECT {_RECORD}, seq FROM {_T} WHERE claim_queue = ? AND priority = ? AND scheduled_at <= ?
+        ORDER BY scheduled_at, seq LIMIT ?""",
     False: f"""SELECT {_RECORD}, seq FROM {_T}
-        WHERE claim_queue IN (SELECT value FROM json_each(?)) AND +scheduled_at <= ?
-        ORDER BY priority DESC, scheduled_at, seq LIMIT ?""",
+        WHERE claim_queue IN (SELECT value FROM json_each(?)) AND priority = ? AND scheduled_at <= ?
+        ORDER BY scheduled_at, seq LIMIT ?""",
 }
 _CLAIM = f"""UPDATE {_T} SET status = 'in_progress', owner = ?, lease_until = ?, started_at = ?,
     attempts = attempts + 1, fence = fence + 1 WHERE seq IN (SELECT value FROM json_each(?))"""
@@ -89,7 +95,10 @@ def claim(
     if limit > 0:
         one = len(queues) == 1
         where = queues[0] if one else json.dumps(list(queues))
-        rows = db.execute(_SELECT_DUE[one], (where, at, limit)).fetchall()
+        priority = _next_priority(db, queues, None)
+        while priority is not None and len(rows) < limit:
+            rows += db.execute(_SELECT_DUE[one], (where, priority, at, limit - len(rows))).fetchall()
+            priority = _next_priority(db, queues, priority)
     claimed: list[TaskRecord] = []
     if rows:
         db.execute(_CLAIM, (owner, lease, at, json.dumps([row[-1] for row in rows])))
@@ -112,6 +121,17 @@ def claim(
     dues = [db.execute(_NEXT_DUE, (queue,)).fetchone()[0] for queue in queues]
     due = min((d for d in dues if d is not None), default=None)
     return ClaimResult(claimed, _time(due))
+
+
+def _next_priority(db: sqlite3.Connection, queues: Sequence[str], below: int | None) -> int | None:
+    """The highest priority of a waiting task in ``queues`` (below ``below``), each queue one index seek."""
+    found = [
+        db.execute(_TOP_PRIORITY, (queue,)).fetchone()
+        if below is None
+        else db.execute(_NEXT_PRIORITY, (queue, below)).fetchone()
+        for queue in queues
+    ]
+    return max((row[0] for row in found if row is not None), default=None)
 
 
 def finish(db: sqlite3.Connection, audit: AuditFilter, outcomes: Sequence[Outcome]) -> list[bool]:
