@@ -188,6 +188,34 @@ def machine() -> dict[str, Any]:
     }
 
 
+_SERVER_PROCESS = {"postgres": "postgres", "mysql": "mariadbd"}
+
+
+def process_cpu() -> float:
+    """CPU seconds this process has used so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(name: BackendName) -> float | None:
+    """CPU seconds used so far by the database server's processes on this machine (all of them: other work on
+    the same server counts too), or None for an embedded backend or where ``/proc`` does not show them."""
+    command = _SERVER_PROCESS.get(name)
+    if command is None or not Path("/proc").is_dir():
+        return None
+    ticks, found = 0, False
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or (entry / "comm").read_text().strip() != command:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile, or is not ours to read
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        found = True
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
+
+
 def cpu_ticks() -> tuple[int, int] | None:
     """(stolen, total) CPU ticks of the whole machine so far (``/proc/stat``), or None where there is none.
 

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from time import perf_counter
 
 from bench.ceilings import ceiling_for
-from bench.harness import BackendName, Measurement, Workload, fresh_backend, open_storage, peak_rss_mb, ratio
+from bench.harness import (
+    BackendName,
+    Measurement,
+    Workload,
+    fresh_backend,
+    open_storage,
+    peak_rss_mb,
+    process_cpu,
+    ratio,
+    server_cpu,
+)
 from bench.noop import Noop, expect, make_app, progress_guard
 from evertask import EverTask
 
@@ -18,18 +28,23 @@ PRODUCERS = 16
 
 @dataclass(frozen=True, slots=True)
 class Rates:
-    """Tasks/s for storing every dispatch, and for running them all with every outcome stored."""
+    """Tasks/s for storing every dispatch, and for running them all with every outcome stored; CPU per task
+    (microseconds, from the first dispatch until the last task ran) of this process and of the database
+    server's processes (None where they cannot be read)."""
 
     dispatch: float
     end_to_end: float
+    cpu_us: float
+    server_cpu_us: float | None
 
 
-async def run_and_stop(app: EverTask, n: int, producers: int = PRODUCERS) -> Rates:
+async def run_and_stop(app: EverTask, n: int, producers: int = PRODUCERS, backend: BackendName = "memory") -> Rates:
     """Dispatch ``n`` tasks from ``producers`` coroutines on a started ``app``, wait until all ran, stop it.
 
     Stopping is inside the measurement: it waits for the last outcomes to be written.
     """
     probe = expect(n)
+    cpu, server = process_cpu(), server_cpu(backend)
 
     async def produce(first: int) -> None:
         for i in range(first, n, producers):
@@ -41,10 +56,13 @@ async def run_and_stop(app: EverTask, n: int, producers: int = PRODUCERS) -> Rat
             await asyncio.gather(*(produce(i) for i in range(producers)))
             dispatched = perf_counter()
             await probe.done.wait()
+            cpu_us = (process_cpu() - cpu) * 1e6 / n
+            server_after = server_cpu(backend)
     finally:
         await app.stop()
     finished = perf_counter()
-    return Rates(n / (dispatched - started), n / (finished - started))
+    server_us = None if server is None or server_after is None else (server_after - server) * 1e6 / n
+    return Rates(n / (dispatched - started), n / (finished - started), cpu_us, server_us)
 
 
 async def measure(backend_name: BackendName, n: int) -> Rates:
@@ -52,7 +70,7 @@ async def measure(backend_name: BackendName, n: int) -> Rates:
     async with fresh_backend(backend_name) as backend:
         app = make_app(open_storage(backend))
         await app.start()
-        return await run_and_stop(app, n)
+        return await run_and_stop(app, n, backend=backend_name)
 
 
 async def run(backend_name: BackendName, n: int, quick: bool) -> Measurement:
@@ -61,7 +79,10 @@ async def run(backend_name: BackendName, n: int, quick: bool) -> Measurement:
         "dispatch_per_s": round(rates.dispatch),
         "end_to_end_per_s": round(rates.end_to_end),
         "peak_rss_mb": peak_rss_mb(),
+        "cpu_us_per_task": round(rates.cpu_us),
     }
+    if rates.server_cpu_us is not None:
+        figures["server_cpu_us_per_task"] = round(rates.server_cpu_us)
     notes = []
     ceiling = ceiling_for(backend_name)
     if ceiling is not None:
