@@ -72,9 +72,13 @@ class DirectRunner:
                 return conn
             await self._discard(conn)
         try:
-            return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            # A misjudged plan of a hot statement once crossed jit_above_cost and spent 60 ms compiling what
+            # runs in 1: these statements are always small.
+            await conn.execute("SET jit = off")
         except psycopg.Error as exc:
             raise self._wrapped(exc, True) from exc
+        return conn
 
     async def _checkin(self, conn: psycopg.AsyncConnection[Any]) -> None:
         if self._closed or len(self._idle) >= self._size or conn.closed:

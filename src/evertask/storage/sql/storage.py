@@ -181,7 +181,8 @@ class SqlStorage:
             )
 
             async def take(conn: Any) -> ClaimResult:
-                cursor = await conn.execute(statement, parameters)
+                # Planned for each call, never prepared (see DirectStatements.__init__).
+                cursor = await conn.execute(statement, parameters, prepare=False)
                 return direct.claim_result(await cursor.fetchall())
 
             return await self._db.write_direct(take, idempotent=True)
