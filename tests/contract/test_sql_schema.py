@@ -102,23 +102,29 @@ async def test_auto_migrate_off_refuses_a_database_without_tables(tmp_path: Path
     await storage.close()
 
 
-@pytest.mark.postgres
-async def test_schema_option_creates_the_schema_and_keeps_every_table_in_it(postgres_url: str) -> None:
-    schema = f"evertask_schema_{uuid.uuid4().hex[:8]}"
+async def catalogue(postgres_url: str, prefix: str, query: str) -> list[Any]:
+    """The rows ``query`` (with ``:s``, the schema) finds after a storage in a new schema stored a task."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     storage = SqlStorage(postgres_url, schema=schema)
     try:
         await storage.open()
         await add_one(storage)
         engine = create_async_engine(postgres_url)
         async with engine.connect() as conn:
-            tables = await conn.execute(
-                text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": schema}
-            )
-            assert {row[0] for row in tables} == {*metadata.tables, VERSION_TABLE}
+            rows = list(await conn.execute(text(query), {"s": schema}))
         await engine.dispose()
+        return rows
     finally:
         await storage.close()
         await execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.mark.postgres
+async def test_schema_option_creates_the_schema_and_keeps_every_table_in_it(postgres_url: str) -> None:
+    tables = await catalogue(
+        postgres_url, "evertask_schema", "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"
+    )
+    assert {row[0] for row in tables} == {*metadata.tables, VERSION_TABLE}
 
 
 @pytest.mark.postgres
@@ -137,20 +143,10 @@ async def test_processes_upgrading_one_database_at_once_all_succeed(postgres_url
 async def test_postgres_indexes_on_waiting_running_and_keyed_tasks_are_partial(postgres_url: str) -> None:
     # Every claim and finish inserts an entry into each index its new row belongs to: finished tasks must not
     # belong to the claim, due, lease and key indexes (migration 0004).
-    schema = f"evertask_partial_{uuid.uuid4().hex[:8]}"
-    storage = SqlStorage(postgres_url, schema=schema)
-    try:
-        await storage.open()
-        engine = create_async_engine(postgres_url)
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = :s"), {"s": schema}
-            )
-            definitions = {row[0]: row[1] for row in rows}
-        await engine.dispose()
-    finally:
-        await storage.close()
-        await execute(postgres_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    rows = await catalogue(
+        postgres_url, "evertask_partial", "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = :s"
+    )
+    definitions = {row[0]: row[1] for row in rows}
     assert "WHERE (claim_queue IS NOT NULL)" in definitions["ix_evertask_tasks_claim"]
     assert "WHERE (claim_queue IS NOT NULL)" in definitions["ix_evertask_tasks_due"]
     assert "'in_progress'" in definitions["ix_evertask_tasks_lease"]
