@@ -1,23 +1,24 @@
 """SQLite's one writing connection, and where its transactions run.
 
-A write transaction runs on the event loop's own thread while it can start at once, and on the writer thread
-only when it would have to wait. Measured on the throughput bench (2 cores): the same bodies take 0.63 ms
-per transaction inline against 1.3-1.8 ms on a thread, where every ``sqlite3`` step hands the GIL back and
-forth with the loop; end to end, 2,270 -> 3,600 tasks/s before the other changes of that pass. A batch of
-16 tasks holds the loop for about half a millisecond, no longer than the CPU work of dispatching them.
+The hot transactions (claim, finish, add without keys) run on the event loop's own thread while they can start at
+once, and on the writer thread only when they would have to wait. Measured on the throughput bench (2 cores): the
+same bodies take 0.63 ms per transaction inline against 1.3-1.8 ms on a thread, where every ``sqlite3`` step hands
+the GIL back and forth with the loop; end to end, 2,270 -> 3,600 tasks/s before the other changes of that pass. A
+batch of 16 tasks holds the loop for about half a millisecond, no longer than the CPU work of dispatching them.
 
-*Would have to wait* means: another process holds the write lock (the inline attempt runs with
-``busy_timeout`` 0, gets ``SQLITE_BUSY`` at once, rolls back and goes to the thread, which waits up to the
-configured timeout), or the thread is still running an earlier transaction (a threading lock, taken without
-blocking on the loop, keeps the connection to one user at a time, whoever cancels what).
+*Would have to wait* means: another process holds the write lock (the inline attempt runs with ``busy_timeout`` 0,
+gets ``SQLITE_BUSY`` at once, rolls back and goes to the thread, which waits up to the configured timeout), or the
+thread is still running an earlier transaction (a threading lock, taken without blocking on the loop, keeps the
+connection to one user at a time, whoever cancels what).
 
-Two kinds of bodies share the connection: SQLAlchemy ``Work`` (transaction begun through SQLAlchemy, whose
-``begin`` hook sends ``BEGIN IMMEDIATE``), and the hot bodies of :mod:`.sqlite_direct` on the bare
-``sqlite3`` connection with ``BEGIN IMMEDIATE`` and ``COMMIT`` sent directly: SQLAlchemy's checkout, begin and
-commit cost more than a 16-row body. The hot bodies given in one loop turn (a dispatch batch, a claim, the
-outcomes of finished tasks) share one transaction, each in a savepoint: WAL pages that all of them dirty (the
-right edge of the id, claim and history indexes) are written once per commit instead of once each. On the
-throughput bench half the transactions carry two bodies, and CPU per task fell from about 220 to 195 us.
+Two kinds of bodies share the connection: SQLAlchemy ``Work`` (transaction begun through SQLAlchemy, whose ``begin``
+hook sends ``BEGIN IMMEDIATE``), the cold paths, always on the thread (a purge of a large table may take seconds,
+which must not hold the loop), and the hot bodies of :mod:`.sqlite_direct` on the bare ``sqlite3`` connection with
+``BEGIN IMMEDIATE`` and ``COMMIT`` sent directly: SQLAlchemy's checkout, begin and commit cost more than a 16-row
+body. The hot bodies given in one loop turn (a dispatch batch, a claim, the outcomes of finished tasks) share one
+transaction, each in a savepoint: WAL pages that all of them dirty (the right edge of the id, claim and history
+indexes) are written once per commit instead of once each. On the throughput bench half the transactions carry two
+bodies, and CPU per task fell from about 220 to 195 us.
 """
 
 from __future__ import annotations
@@ -108,7 +109,12 @@ class SqliteWriter:
         self._on_thread: set[asyncio.Task[None]] = set()
 
     async def __call__(self, work: Work[T], *, transaction: bool, progress: Progress) -> T:
-        return await self._run(functools.partial(self._attempt, work, transaction, progress))
+        """Run a SQLAlchemy body on the thread: these are the cold paths (keyed adds, cancel, heartbeats, purge,
+        migrations), and some can be long (a purge of a large table), which must not hold the loop."""
+        if self._closed:  # a retry of a call that began before close()
+            raise StorageError("the SQLite storage was closed while a write was being retried")
+        attempt = functools.partial(self._attempt, work, transaction, progress)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._waiting, attempt)
 
     async def raw(self, work: RawWork[T], *, progress: Progress) -> T:
         """Run ``work`` on the bare connection in a transaction, with the other bodies given in the same loop turn.
@@ -178,18 +184,6 @@ class SqliteWriter:
             return [exc]
         return [_wrapped(outcome, conn) for outcome in outcomes]
 
-    async def _run(self, attempt: Callable[[bool], T]) -> T:
-        if self._closed:  # a retry of a call that began before close()
-            raise StorageError("the SQLite storage was closed while a write was being retried")
-        if self._lock.acquire(blocking=False):
-            try:
-                return attempt(False)
-            except _WouldWait:
-                pass
-            finally:
-                self._lock.release()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._waiting, attempt)
-
     def _waiting(self, attempt: Callable[[bool], T]) -> T:
         with self._lock:
             return attempt(True)
@@ -209,8 +203,8 @@ class SqliteWriter:
         conn, db = self._connection(wait)
         try:
             return run_transaction(conn, work, transaction, progress)
-        except BaseException as exc:
-            self._failed(conn, db, wait, exc.orig if isinstance(exc, DBAPIError) else None)
+        except BaseException:
+            self._failed(conn, db, wait, None)
             raise
 
     def _failed(self, conn: Connection, db: sqlite3.Connection, wait: bool, error: BaseException | None) -> None:
