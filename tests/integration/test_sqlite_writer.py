@@ -340,3 +340,20 @@ async def test_a_write_whose_caller_stopped_waiting_before_its_transaction_began
         await adding
     assert not await stored_whole(storage, dropped)
     assert await stored_whole(storage, kept)
+
+
+async def test_a_write_that_cannot_get_a_connection_fails_instead_of_hanging(
+    storage: SqliteStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engines = storage._db._engines
+    assert engines is not None
+    writer = engines.sqlite
+    assert writer is not None
+    writer._conn = None  # as after a connection that could not roll back was thrown away
+
+    def refuse() -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(writer._engine, "connect", refuse)
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        await asyncio.wait_for(writer.raw(lambda db: None, progress=Progress()), DONE)

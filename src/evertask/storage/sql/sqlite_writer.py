@@ -145,6 +145,9 @@ class SqliteWriter:
                 return
             except _WouldWait:
                 pass
+            except BaseException as exc:  # no connection to run on: each caller hears it (and may retry)
+                _settle(group, [exc])
+                return
             finally:
                 self._lock.release()
         task = asyncio.get_running_loop().create_task(self._group_on_thread(group))
