@@ -29,7 +29,8 @@ MAX_BUMP = 10_000 << 12
 
 
 def new_task_id() -> UUID:
-    """A new UUIDv7, greater than any this process made before."""
+    """A new UUIDv7, greater than any this process made before (unless the clock was set back by more than
+    :data:`MAX_BUMP`)."""
     global _last_stamp
     ns = time.time_ns()
     ms, sub = divmod(ns, 1_000_000)

@@ -73,10 +73,14 @@ class DirectRunner:
             await self._discard(conn)
         try:
             conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise self._wrapped(exc, True) from exc
+        try:
             # A misjudged plan of a hot statement once crossed jit_above_cost and spent 60 ms compiling what
             # runs in 1: these statements are always small.
             await conn.execute("SET jit = off")
         except psycopg.Error as exc:
+            await self._discard(conn)
             raise self._wrapped(exc, True) from exc
         return conn
 
