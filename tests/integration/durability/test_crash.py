@@ -5,6 +5,7 @@ And several worker processes sharing a database never run a task twice."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -21,11 +22,17 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def start_worker(target: Target, runs: Path) -> subprocess.Popen[str]:
+LIVE_LEASE = "10"
+"""Seconds of lease for workers that all stay alive: no stall of a loaded machine may look like a death."""
+
+
+def start_worker(target: Target, runs: Path, lease: str | None = None) -> subprocess.Popen[str]:
     args = [target.url, str(runs)] + ([target.schema] if target.schema else [])
+    env = os.environ | ({"EVERTASK_TEST_LEASE": lease} if lease else {})
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.durability.worker_process", *args],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -90,7 +97,7 @@ async def test_a_killed_worker_loses_no_task(durable: Target, tmp_path: Path) ->
 async def test_three_worker_processes_never_run_a_task_twice(durable: Target, tmp_path: Path) -> None:
     runs = tmp_path / "runs.txt"
     dispatched = await dispatch_units(durable, 2000 if durable.url.startswith("sqlite") else 5000)
-    workers = [start_worker(durable, runs) for _ in range(3)]
+    workers = [start_worker(durable, runs, lease=LIVE_LEASE) for _ in range(3)]
     try:
         await wait_until_completed(durable, len(dispatched), timeout=120)
     finally:
@@ -114,7 +121,7 @@ async def test_each_occurrence_of_a_recurring_task_runs_once_across_worker_proce
     client = make_app(durable.url, durable.schema, run_worker=False)
     async with client:
         series = await client.dispatch(Unit(n=0), recurring=every(1).seconds().run_now().max_runs(3))
-    workers = [start_worker(durable, runs) for _ in range(3)]
+    workers = [start_worker(durable, runs, lease=LIVE_LEASE) for _ in range(3)]
     try:
         async with client:
             record = await client.wait(series, timeout=30, poll_interval=0.1)
