@@ -108,17 +108,7 @@ class Database:
     ) -> T:
         """Run ``work``, ONE statement, on the driver's own connection in autocommit; retried as :meth:`write`
         (the statement is its own transaction: once sent, it is at the COMMIT stage)."""
-        direct = self._opened().direct
-        if direct is None:
-            raise StorageError(f"storage at {self.shown_url} has no direct path")
-        return await self._retrying(
-            lambda progress: direct(work, progress=progress), idempotent=idempotent, conflicts=conflicts
-        )
-
-    @property
-    def bare_sqlite(self) -> bool:
-        """Whether :meth:`write_sqlite` is available (SQLite)."""
-        return self._opened().sqlite is not None
+        return await self._write_bare(self._opened().direct, "has no direct path", work, idempotent, conflicts)
 
     async def write_sqlite(
         self, work: RawWork[T], *, idempotent: bool, conflicts: tuple[type[DBAPIError], ...] = ()
@@ -126,10 +116,20 @@ class Database:
         """Run ``work`` on SQLite's bare ``sqlite3`` writing connection in one transaction; retried as
         :meth:`write`."""
         writer = self._opened().sqlite
-        if writer is None:
-            raise StorageError(f"storage at {self.shown_url} is not SQLite")
+        return await self._write_bare(writer and writer.raw, "is not SQLite", work, idempotent, conflicts)
+
+    async def _write_bare(
+        self,
+        runner: Callable[..., Awaitable[T]] | None,
+        missing: str,
+        work: object,
+        idempotent: bool,
+        conflicts: tuple[type[DBAPIError], ...],
+    ) -> T:
+        if runner is None:
+            raise StorageError(f"storage at {self.shown_url} {missing}")
         return await self._retrying(
-            lambda progress: writer.raw(work, progress=progress), idempotent=idempotent, conflicts=conflicts
+            lambda progress: runner(work, progress=progress), idempotent=idempotent, conflicts=conflicts
         )
 
     async def _retrying(
