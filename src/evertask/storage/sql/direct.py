@@ -104,7 +104,7 @@ class DirectStatements:
         # misjudge (a third of the table): the update then read the whole table into a hash. The claim is
         # planned for each call, never prepared: with 100,000 tasks held for later, the generic plan PostgreSQL
         # settled on cost 31 ms a claim against 3 ms planned for the call's own values (scheduled-load bench:
-        # 517 -> 2,919 tasks/s). Planning costs the server about 150 us per task on the throughput bench.
+        # 517 -> 2,919 tasks/s). Planning costs the server about 150-200 us per task on the throughput bench.
         locked = {
             True: f"""WITH RECURSIVE priorities(p) AS (
     (SELECT priority FROM {t} WHERE claim_queue = %(queue)s ORDER BY priority DESC LIMIT 1)

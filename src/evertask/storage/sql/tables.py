@@ -115,13 +115,14 @@ a missing row would not, so ``purge`` may delete it."""
 # On PostgreSQL the key, claim, due and lease indexes are partial (migration 0004: fewer entries to insert on
 # every claim and finish); SQL Server allows one NULL in a unique index unless it is filtered.
 _WAITING = tasks.c.claim_queue.is_not(None)
+_KEYED = tasks.c["key"].is_not(None)
 Index("ux_evertask_tasks_id", tasks.c.id, unique=True)
 Index(
     "ux_evertask_tasks_key",
     tasks.c["key"],
     unique=True,
-    mssql_where=tasks.c["key"].is_not(None),
-    postgresql_where=tasks.c["key"].is_not(None),
+    mssql_where=_KEYED,
+    postgresql_where=_KEYED,
 )
 CLAIM_INDEX = Index(
     "ix_evertask_tasks_claim",
