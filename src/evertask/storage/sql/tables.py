@@ -1,4 +1,4 @@
-"""The tables as the queries see them: tasks, their history, rate-limit buckets. The DDL itself belongs to the
+"""The tables as the queries see them: tasks, their history and attempts, rate-limit buckets, queues, workers. The DDL itself belongs to the
 migrations, which must agree with this (``tests/contract/test_sql_schema.py`` compares them).
 
 ``seq`` is the dispatch order and the primary key: rows are appended in order (the clustered key on InnoDB, the
@@ -43,6 +43,9 @@ from evertask.task import CLAIMABLE_STATUSES, TaskRecord, TaskStatus
 TASKS_TABLE = "evertask_tasks"
 HISTORY_TABLE = "evertask_task_history"
 BUCKETS_TABLE = "evertask_rate_buckets"
+ATTEMPTS_TABLE = "evertask_task_attempts"
+QUEUES_TABLE = "evertask_queues"
+WORKERS_TABLE = "evertask_workers"
 VERSION_TABLE = "evertask_alembic_version"
 
 CLAIM_QUEUE_SQL = "CASE WHEN status IN ({}) THEN queue END".format(
@@ -85,6 +88,7 @@ tasks = Table(
     Column("recoveries", Integer(), nullable=False),
     Column("cancel_requested", Boolean(), nullable=False),
     Column("claim_queue", String(200), Computed(CLAIM_QUEUE_SQL, persisted=True)),
+    Column("result", LONG_TEXT, nullable=True),
     **MYSQL_OPTIONS,
 )
 
@@ -97,8 +101,56 @@ task_history = Table(
     Column("to_status", Status(), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("error", Text(), nullable=True),
+    Column("actor", String(200), nullable=True),
     **MYSQL_OPTIONS,
 )
+
+task_attempts = Table(
+    ATTEMPTS_TABLE,
+    metadata,
+    Column("id", SEQUENCE, primary_key=True, autoincrement=True),
+    Column("task_id", TaskId(), nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("queue", String(200), nullable=False),
+    Column("attempt", Integer(), nullable=False),
+    Column("run", Integer(), nullable=False),
+    Column("worker", String(255), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=False),
+    Column("duration", Double(), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("error_type", String(255), nullable=True),
+    Column("error_message", Text(), nullable=True),
+    Column("traceback", Text(), nullable=True),
+    **MYSQL_OPTIONS,
+)
+"""One row per execution of a task; type and queue are copied so that window statistics read this table alone."""
+
+queues = Table(
+    QUEUES_TABLE,
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("paused", Boolean(), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    Column("changed_by", String(200), nullable=True),
+    **MYSQL_OPTIONS,
+)
+"""Queue state set by operators: a paused queue is claimed by no worker. A queue without a row is running."""
+
+workers = Table(
+    WORKERS_TABLE,
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer(), nullable=False),
+    Column("queues", Text(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("last_heartbeat", UtcDateTime(), nullable=False),
+    Column("version", String(50), nullable=False),
+    **MYSQL_OPTIONS,
+)
+"""Live workers: written at start and by each heartbeat, removed at stop or when found dead. ``queues`` is a JSON
+list of the queue names served."""
 
 rate_buckets = Table(
     BUCKETS_TABLE,
@@ -142,6 +194,9 @@ Index(
 Index("ix_evertask_tasks_created", tasks.c.created_at, tasks.c.seq)
 Index("ix_evertask_task_history_task", task_history.c.task_id, task_history.c.id)
 Index("ix_evertask_rate_buckets_full", rate_buckets.c.full_at)
+Index("ix_evertask_task_attempts_task", task_attempts.c.task_id, task_attempts.c.id)
+Index("ix_evertask_task_attempts_finished", task_attempts.c.finished_at)
+Index("ix_evertask_workers_heartbeat", workers.c.last_heartbeat)
 
 RECORD_COLUMNS: tuple[Column[Any], ...] = tuple(tasks.c[f.name] for f in fields(TaskRecord))
 """The columns of a :class:`TaskRecord`, in its field order: ``TaskRecord(*row)`` builds one."""
