@@ -95,6 +95,25 @@ class TaskNotFoundError(EverTaskError):
         self.task_id = task_id
 
 
+class InvalidFilterError(EverTaskError, ValueError):
+    """A query, a bulk action or a statistics window asks for something storage cannot answer (a page size out
+    of range, a naive datetime, an edited payload for more than one task...); nothing was changed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid filter: {reason}")
+        self.reason = reason
+
+
+class InvalidCursorError(InvalidFilterError):
+    """A page cursor is not one this storage handed out for the same order (edited, truncated, or from another
+    sort)."""
+
+    def __init__(self, cursor: str, reason: str) -> None:
+        shown = cursor if len(cursor) <= 60 else cursor[:57] + "..."
+        super().__init__(f"cursor {shown!r} {reason}")
+        self.cursor = cursor
+
+
 class QueueFullError(EverTaskError):
     """A queue configured with ``when_full="raise"`` has no room for another task."""
 

@@ -108,3 +108,5 @@ class StatusChange:
     to_status: TaskStatus
     at: datetime
     error: str | None = None
+    actor: str | None = None
+    """Who made the change when it was not the engine: an operator or a script (None: the engine)."""
