@@ -30,8 +30,10 @@ from evertask.storage.base import (
     TaskQuery,
 )
 from evertask.storage.memory import MemoryStorage
+from evertask.storage.paging import RETRYABLE, check_filter, check_payload
 from evertask.storage.records import PageRequest, QueueStats, TaskFilter, TaskPage, ThroughputBucket, TypeStats
-from evertask.storage.sql import sqlite_direct
+from evertask.storage.sql import sqlite_direct, stats
+from evertask.storage.sql.actions import BulkAction, cancel_change, purge_change, retry_change
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
@@ -39,18 +41,20 @@ from evertask.storage.sql.direct import DirectStatements
 from evertask.storage.sql.keys import add_tasks
 from evertask.storage.sql.leases import extend_leases, finish_outcomes, recover_leases
 from evertask.storage.sql.migrate import check_schema, migrate
+from evertask.storage.sql.queries import count_tasks, find_by_key, query_page
 from evertask.storage.sql.ratelimit import take_bucket_token
 from evertask.storage.sql.tables import RECORD_COLUMNS, HistoryWriter, task_history, tasks, to_record
 from evertask.storage.sql.wakeups import PostgresWakeups, channel_for
-from evertask.task import StatusChange, TaskRecord, TaskStatus
+from evertask.task import FINAL_STATUSES, StatusChange, TaskRecord, TaskStatus
 
 DEFAULT_POOL_SIZE = 10
 _GET = select(*RECORD_COLUMNS).where(tasks.c.id == bindparam("id"))
 _COUNT = select(tasks.c.status, func.count()).group_by(tasks.c.status)
 _COUNT_IN_QUEUE = _COUNT.where(tasks.c.queue == bindparam("queue"))
+_NOT_FINAL = frozenset(TaskStatus) - FINAL_STATUSES
 _CHANGE = task_history.c
 _HISTORY = (
-    select(_CHANGE.task_id, _CHANGE.from_status, _CHANGE.to_status, _CHANGE.at, _CHANGE.error)
+    select(_CHANGE.task_id, _CHANGE.from_status, _CHANGE.to_status, _CHANGE.at, _CHANGE.error, _CHANGE.actor)
     .where(_CHANGE.task_id == bindparam("task_id"))
     .order_by(_CHANGE.id)
 )
@@ -85,6 +89,7 @@ class SqlStorage:
         self._direct = DirectStatements(schema, self._audit) if self._db.dialect == "postgresql" else None
         # SQLite: the same statements on the writer's sqlite3 connection, without SQLAlchemy's per-statement work.
         self._sqlite = self._db.dialect == "sqlite"
+        self._bulk = BulkAction(self._db, self._audit)
 
     @property
     def url(self) -> str:
@@ -169,7 +174,7 @@ class SqlStorage:
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded transitions of a task, oldest first."""
         rows = await self._db.read(lambda conn: conn.execute(_HISTORY, {"task_id": task_id}).all())
-        return [StatusChange(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+        return [StatusChange(*row) for row in rows]
 
     async def claim(
         self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
@@ -236,7 +241,9 @@ class SqlStorage:
 
     async def cancel(self, task_id: UUID, *, now: datetime, actor: str | None = None) -> CancelResult:
         """Cancel a waiting task at once; flag a running one; leave a final one."""
-        return await self._db.write(lambda conn: cancel_task(conn, task_id, now, self._history()), idempotent=True)
+        return await self._db.write(
+            lambda conn: cancel_task(conn, task_id, now, self._history(), actor), idempotent=True
+        )
 
     async def reschedule(
         self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
@@ -261,37 +268,57 @@ class SqlStorage:
         """Delete finished tasks and history older than ``policy`` allows; returns how many tasks went."""
         return await self._db.write(lambda conn: purge_tasks(conn, now, policy), idempotent=True)
 
-    # The operations methods on SQL are being written on this branch (ops/reads); memory has them all.
     async def query(self, request: PageRequest) -> TaskPage:
-        raise NotImplementedError
+        """One page of the tasks a filter matches; see :meth:`Storage.query`."""
+        return await self._db.read(lambda conn: query_page(conn, request))
 
     async def count(self, filter: TaskFilter) -> int:
-        raise NotImplementedError
+        """How many tasks ``filter`` matches."""
+        return await self._db.read(lambda conn: count_tasks(conn, filter))
 
     async def find_by_key(self, key: str) -> TaskRecord | None:
-        raise NotImplementedError
+        """The task holding ``key``, or None."""
+        return await self._db.read(lambda conn: find_by_key(conn, key))
 
     async def retry(
         self, filter: TaskFilter, *, now: datetime, actor: str | None, payload: str | None = None, dry_run: bool = False
     ) -> int:
-        raise NotImplementedError
+        """Send failed and cancelled tasks back to ``queued``, chunk by chunk; see :meth:`Storage.retry`."""
+        check_filter(filter)
+        check_payload(filter, payload)
+        if dry_run:
+            return await self._bulk.count(filter, RETRYABLE)
+        return await self._bulk.run(filter, RETRYABLE, retry_change(now, actor, payload))
 
     async def cancel_matching(
         self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
     ) -> int:
-        raise NotImplementedError
+        """Cancel waiting tasks and flag running ones that ``filter`` matches, chunk by chunk."""
+        check_filter(filter)
+        if dry_run:
+            return await self._bulk.count(filter, _NOT_FINAL)
+        return await self._bulk.run(filter, _NOT_FINAL, cancel_change(now, actor))
 
     async def purge_matching(self, filter: TaskFilter, *, dry_run: bool = False) -> int:
-        raise NotImplementedError
+        """Delete the final tasks ``filter`` matches, with their history and attempts, chunk by chunk."""
+        check_filter(filter)
+        if dry_run:
+            return await self._bulk.count(filter, FINAL_STATUSES)
+        return await self._bulk.run(filter, FINAL_STATUSES, purge_change)
 
     async def queue_stats(self, now: datetime) -> list[QueueStats]:
-        raise NotImplementedError
+        """Per queue: tasks by status and the oldest due waiting task."""
+        return await self._db.read(lambda conn: stats.queue_stats(conn, now))
 
     async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
-        raise NotImplementedError
+        """Completed and failed attempts per bucket of ``width``."""
+        dialect = self._db.dialect
+        return await self._db.read(lambda conn: stats.throughput(conn, dialect, since=since, until=until, width=width))
 
     async def type_stats(self, *, since: datetime) -> list[TypeStats]:
-        raise NotImplementedError
+        """Attempts, failures and duration percentiles per task type."""
+        dialect = self._db.dialect
+        return await self._db.read(lambda conn: stats.type_stats(conn, dialect, since=since))
 
 
 class SqliteStorage(SqlStorage):
