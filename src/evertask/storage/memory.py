@@ -9,8 +9,8 @@ delayed tasks. Heap entries are invalidated lazily by a per-row version number.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from itertools import count
 from operator import attrgetter
@@ -18,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 from evertask.ratelimit import Bucket, take_token
-from evertask.storage import memory_ops
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -30,19 +29,10 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
-from evertask.storage.paging import RETRYABLE, check_filter, check_payload
-from evertask.storage.records import (
-    AttemptRecord,
-    PageRequest,
-    QueueStats,
-    TaskFilter,
-    TaskPage,
-    ThroughputBucket,
-    TypeStats,
-)
-from evertask.task import CLAIMABLE_STATUSES, FINAL_STATUSES, StatusChange, TaskRecord, TaskStatus
-
-_NOT_FINAL = frozenset(TaskStatus) - FINAL_STATUSES
+from evertask.storage.executions import LEASE_EXPIRED, ended_attempt, lost_attempt
+from evertask.storage.memory_ops import MemoryOperations, count_by_status, list_tasks
+from evertask.storage.records import AttemptRecord, QueueState, WorkerInfo
+from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
 
 _record_values = attrgetter(*(f.name for f in fields(TaskRecord)))
 
@@ -72,15 +62,16 @@ class _Row:
     lease_until: datetime | None = None
     recoveries: int = 0
     cancel_requested: bool = False
+    result: str | None = None
     # (from, to, at, error, actor): StatusChange objects are built only when someone reads the history.
     history: list[tuple[TaskStatus | None, TaskStatus, datetime, str | None, str | None]] = field(default_factory=list)
-    attempt_log: list[AttemptRecord] = field(default_factory=list)
+    executions: list[AttemptRecord] = field(default_factory=list)
 
     def record(self) -> TaskRecord:
         return TaskRecord(*_record_values(self))
 
 
-class MemoryStorage:
+class MemoryStorage(MemoryOperations):
     """Storage in this process's memory. Fast and exact, but everything is gone when the process ends."""
 
     max_buckets = 100_000
@@ -99,6 +90,9 @@ class MemoryStorage:
         self._ready: dict[str, list[tuple[int, float, int, int, _Row]]] = {}
         self._seq = count()
         self._buckets: dict[str, Bucket] = {}
+        self._queue_states: dict[str, QueueState] = {}
+        self._paused: set[str] = set()
+        self._workers: dict[str, WorkerInfo] = {}
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -189,11 +183,11 @@ class MemoryStorage:
 
     async def list_tasks(self, query: TaskQuery) -> list[TaskRecord]:
         """Tasks matching ``query``, newest first."""
-        return memory_ops.list_tasks(self._rows.values(), query)
+        return list_tasks(self._rows.values(), query)
 
     async def count_by_status(self, queue: str | None = None) -> dict[TaskStatus, int]:
         """How many tasks are in each status."""
-        return memory_ops.count_by_status(self._rows.values(), queue)
+        return count_by_status(self._rows.values(), queue)
 
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded transitions of a task, oldest first."""
@@ -206,6 +200,8 @@ class MemoryStorage:
         """Take up to ``limit`` due tasks; see :meth:`evertask.storage.base.Storage.claim`."""
         now_ts = now.timestamp()
         claimed: list[TaskRecord] = []
+        if self._paused:
+            queues = [queue for queue in queues if queue not in self._paused]
         for queue in queues:
             self._promote_due(queue, now_ts)
             ready = self._ready.get(queue)
@@ -262,6 +258,12 @@ class MemoryStorage:
         ):
             return False
         self._record(row, row.status, outcome.status, outcome.at, outcome.error)
+        if outcome.ending is not None:
+            if self._audit.keeps_attempt(outcome.error):
+                attempt = ended_attempt(outcome, attempt=row.attempts, run=row.run_count, claimed_at=row.started_at)
+                row.executions.append(attempt)
+            if outcome.ending == "completed":
+                row.result = outcome.result
         row.status, row.owner, row.lease_until = outcome.status, None, None
         row.cancel_requested = False
         row.last_error = outcome.error if outcome.error is not None else row.last_error
@@ -280,8 +282,16 @@ class MemoryStorage:
         self._enqueue(row)
         return True
 
-    async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
-        """Extend leases; report cancellations asked for and claims lost."""
+    async def heartbeat(
+        self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime, now: datetime | None = None
+    ) -> HeartbeatResult:
+        """Extend leases; report cancellations asked for and claims lost; refresh the worker's row (``now``)."""
+        worker_found = True
+        if now is not None:
+            info = self._workers.get(owner)
+            worker_found = info is not None
+            if info is not None:
+                self._workers[owner] = replace(info, last_heartbeat=now)
         cancel: set[UUID] = set()
         lost: set[UUID] = set()
         for task_id in task_ids:
@@ -292,7 +302,7 @@ class MemoryStorage:
             row.lease_until = lease_until
             if row.cancel_requested:
                 cancel.add(task_id)
-        return HeartbeatResult(frozenset(cancel), frozenset(lost))
+        return HeartbeatResult(frozenset(cancel), frozenset(lost), worker_found)
 
     async def recover_expired(self, *, now: datetime, max_recoveries: int) -> list[TaskRecord]:
         """Return tasks with expired leases to pending (or fail them past ``max_recoveries``)."""
@@ -301,6 +311,7 @@ class MemoryStorage:
             if row.status is not TaskStatus.in_progress or row.lease_until is None or row.lease_until > now:
                 continue
             row.recoveries += 1
+            worker = row.owner
             row.owner, row.lease_until = None, None
             row.version += 1
             if row.recoveries > max_recoveries:
@@ -308,11 +319,68 @@ class MemoryStorage:
                 self._record(row, row.status, TaskStatus.failed, now, error)
                 row.status, row.finished_at, row.last_error = TaskStatus.failed, now, error
             else:
-                self._record(row, row.status, TaskStatus.pending, now, "lease expired: worker presumed dead")
+                error = LEASE_EXPIRED
+                self._record(row, row.status, TaskStatus.pending, now, error)
                 row.status, row.scheduled_at = TaskStatus.pending, now
                 self._enqueue(row)
+            if self._audit.keeps_attempt(error):
+                lost = lost_attempt(
+                    row.id,
+                    attempt=row.attempts,
+                    run=row.run_count,
+                    worker=worker,
+                    claimed_at=row.started_at,
+                    now=now,
+                    error=error,
+                )
+                row.executions.append(lost)
             recovered.append(row.record())
         return recovered
+
+    async def attempts(self, task_id: UUID) -> list[AttemptRecord]:
+        """The recorded executions of a task, oldest first."""
+        row = self._rows.get(task_id)
+        return [replace(attempt) for attempt in row.executions] if row else []
+
+    async def result(self, task_id: UUID) -> str | None:
+        """The stored result of a task as JSON, or None."""
+        row = self._rows.get(task_id)
+        return row.result if row else None
+
+    async def set_queue_paused(self, queue: str, *, paused: bool, now: datetime, actor: str | None) -> None:
+        """Pause or resume ``queue``: claims skip a paused queue."""
+        self._queue_states[queue] = QueueState(queue, paused, now, actor)
+        if paused:
+            self._paused.add(queue)
+        else:
+            self._paused.discard(queue)
+
+    async def queue_states(self) -> list[QueueState]:
+        """Every queue paused or resumed, by name."""
+        return [self._queue_states[name] for name in sorted(self._queue_states)]
+
+    async def register_worker(self, info: WorkerInfo) -> None:
+        """Add or replace a worker's row in the registry."""
+        self._workers[info.id] = replace(info, running=0)
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        """Remove a worker from the registry."""
+        self._workers.pop(worker_id, None)
+
+    async def list_workers(self) -> list[WorkerInfo]:
+        """The registered workers by id, with the tasks each holds in progress."""
+        running: dict[str | None, int] = {}
+        for row in self._rows.values():
+            if row.status is TaskStatus.in_progress:
+                running[row.owner] = running.get(row.owner, 0) + 1
+        return [replace(self._workers[w], running=running.get(w, 0)) for w in sorted(self._workers)]
+
+    async def prune_workers(self, *, stale_before: datetime) -> int:
+        """Remove workers silent since before ``stale_before``."""
+        stale = [w for w, info in self._workers.items() if info.last_heartbeat < stale_before]
+        for worker_id in stale:
+            del self._workers[worker_id]
+        return len(stale)
 
     async def cancel(self, task_id: UUID, *, now: datetime, actor: str | None = None) -> CancelResult:
         """Cancel a waiting task at once; flag a running one."""
@@ -367,78 +435,5 @@ class MemoryStorage:
             cutoff = now - timedelta(days=policy.history_days)
             for row in self._rows.values():
                 row.history = [change for change in row.history if change[2] >= cutoff]
+                row.executions = [attempt for attempt in row.executions if attempt.finished_at >= cutoff]
         return removed
-
-    async def query(self, request: PageRequest) -> TaskPage:
-        """One page of the tasks a filter matches; see :meth:`evertask.storage.base.Storage.query`."""
-        return memory_ops.page(self._rows.values(), request)
-
-    async def count(self, filter: TaskFilter) -> int:
-        """How many tasks ``filter`` matches."""
-        check_filter(filter)
-        return sum(1 for row in self._rows.values() if memory_ops.matches(row, filter))
-
-    async def find_by_key(self, key: str) -> TaskRecord | None:
-        """The task holding ``key``, or None."""
-        task_id = self._keys.get(key)
-        return None if task_id is None else await self.get(task_id)
-
-    async def retry(
-        self, filter: TaskFilter, *, now: datetime, actor: str | None, payload: str | None = None, dry_run: bool = False
-    ) -> int:
-        """Send failed and cancelled tasks back to ``queued``; see :meth:`evertask.storage.base.Storage.retry`."""
-        check_filter(filter)
-        check_payload(filter, payload)
-        targets = memory_ops.matching(self._rows.values(), filter, RETRYABLE)
-
-        def retry_one(row: _Row) -> bool:
-            if row.status not in RETRYABLE:
-                return False
-            self._record(row, row.status, TaskStatus.queued, now, None, actor)
-            memory_ops.requeue(row, now, payload)
-            self._enqueue(row)
-            return True
-
-        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, retry_one)
-
-    async def cancel_matching(
-        self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
-    ) -> int:
-        """Cancel waiting tasks and flag running ones that ``filter`` matches."""
-        check_filter(filter)
-        targets = memory_ops.matching(self._rows.values(), filter, _NOT_FINAL)
-
-        def cancel_one(row: _Row) -> bool:
-            result = self._cancel(row, now, actor)
-            return result.cancelled or result.cancel_requested
-
-        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, cancel_one)
-
-    async def purge_matching(self, filter: TaskFilter, *, dry_run: bool = False) -> int:
-        """Delete the final tasks ``filter`` matches, with their history and attempts."""
-        check_filter(filter)
-        targets = memory_ops.matching(self._rows.values(), filter, FINAL_STATUSES)
-
-        def purge_one(row: _Row) -> bool:
-            if not row.status.is_final:
-                return False
-            self._delete(row)
-            return True
-
-        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, purge_one)
-
-    async def queue_stats(self, now: datetime) -> list[QueueStats]:
-        """Per queue: tasks by status and the oldest due waiting task."""
-        return memory_ops.queue_stats(self._rows.values(), (), now)
-
-    async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
-        """Completed and failed attempts per bucket of ``width``."""
-        attempts = (attempt for _, attempt in self._attempts())
-        return memory_ops.throughput(attempts, since=since, until=until, width=width)
-
-    async def type_stats(self, *, since: datetime) -> list[TypeStats]:
-        """Attempts, failures and duration percentiles per task type."""
-        return memory_ops.type_stats(self._attempts(), since=since)
-
-    def _attempts(self) -> Iterator[tuple[str, AttemptRecord]]:
-        return ((row.type, attempt) for row in self._rows.values() for attempt in row.attempt_log)

@@ -60,17 +60,19 @@ def reschedule_task(
 
 
 def purge_tasks(conn: Connection, now: datetime, policy: RetentionPolicy) -> int:
-    """Delete final tasks (with their history and attempts) and history rows older than ``policy`` allows, and
-    the rate-limit buckets that are full again (which loses nothing: a missing bucket counts as full)."""
+    """Delete final tasks (with their history and attempts) and history and attempt rows older than ``policy``
+    allows, and the rate-limit buckets that are full again (which loses nothing: a missing bucket counts as
+    full)."""
     drop_full_buckets(conn, now)
     removed = 0
     if policy.completed_tasks_days is not None:
         cutoff = now - timedelta(days=policy.completed_tasks_days)
         expired = and_(tasks.c.status.in_(sorted(FINAL_STATUSES)), tasks.c.finished_at < cutoff)
-        for rows_of_task in (task_history, task_attempts):
-            conn.execute(delete(rows_of_task).where(rows_of_task.c.task_id.in_(select(tasks.c.id).where(expired))))
+        conn.execute(delete(task_history).where(task_history.c.task_id.in_(select(tasks.c.id).where(expired))))
+        conn.execute(delete(task_attempts).where(task_attempts.c.task_id.in_(select(tasks.c.id).where(expired))))
         removed = (conn.execute(delete(tasks).where(expired))).rowcount
     if policy.history_days is not None:
         cutoff = now - timedelta(days=policy.history_days)
         conn.execute(delete(task_history).where(task_history.c.at < cutoff))
+        conn.execute(delete(task_attempts).where(task_attempts.c.finished_at < cutoff))
     return removed

@@ -252,10 +252,9 @@ class HistoryWriter:
         after: TaskStatus,
         at: datetime,
         error: str | None = None,
-        *,
         actor: str | None = None,
     ) -> None:
-        """Note one transition (dropped if the audit level does not keep it); ``actor``: who asked for it."""
+        """Note one transition, made by ``actor`` (None: the engine); dropped if the audit level does not keep it."""
         if self._audit.keeps(after, error):
             self.rows.append(
                 {
