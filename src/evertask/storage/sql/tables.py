@@ -207,6 +207,7 @@ for _name, _order in (("created", tasks.c.created_at), ("finished", tasks.c.fini
         postgresql_where=_FINAL,
         sqlite_where=_FINAL,
     )
+Index("ix_evertask_tasks_queue_status", tasks.c.queue, tasks.c.status)
 Index("ix_evertask_task_history_task", task_history.c.task_id, task_history.c.id)
 Index("ix_evertask_rate_buckets_full", rate_buckets.c.full_at)
 Index("ix_evertask_task_attempts_task", task_attempts.c.task_id, task_attempts.c.id)
