@@ -8,8 +8,10 @@ Timed, each read 20 times after one warm-up (p50 and max in ms):
   ``count(status=failed)``;
 - ``retry``: one bulk ``retry(status=failed)`` of every failed task (N/10), while a claim loop standing in for a
   worker (another storage, as another process would be: claim 16 from ``default``, finish them, again) runs
-  beside it; the retry's milliseconds, and how long each claim took meanwhile (``claim_wait_max_ms`` is the longest a
-  worker waited for a claim during the retry; ``claim_idle_p50_ms`` the same claim before the retry started).
+  beside it; the retry's milliseconds and CPU per task (this process's, and the database server's processes'
+  where they run on this machine: all of them, other work included), and how long each claim took meanwhile
+  (``claim_wait_max_ms`` is the longest a worker waited for a claim during the retry; ``claim_idle_p50_ms`` the
+  same claim before the retry started).
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from datetime import UTC, datetime, timedelta
 from time import perf_counter
 from typing import Any
 
-from bench.harness import BackendName, Measurement, Workload, fresh_backend, open_storage, peak_rss_mb
+from bench.harness import (
+    BackendName,
+    Measurement,
+    Workload,
+    fresh_backend,
+    open_storage,
+    peak_rss_mb,
+    process_cpu,
+    server_cpu,
+)
 from bench.workloads.ops_data import load
 from evertask.storage import Outcome, Storage
 from evertask.storage.records import PageRequest, TaskFilter
@@ -117,25 +128,31 @@ class ClaimLoop:
         return waits, claimed
 
 
-async def bulk_retry(storage: Storage, worker: Storage) -> dict[str, float]:
+async def bulk_retry(storage: Storage, worker: Storage, backend: BackendName) -> dict[str, float]:
     """Retry every failed task while the claim loop runs on ``worker``."""
     loop = ClaimLoop(worker)
     running = asyncio.create_task(loop.run())
     try:
         await asyncio.sleep(IDLE_CLAIMS)
         idle, _ = loop.take()
+        cpu, server = process_cpu(), server_cpu(backend)
         started = perf_counter()
         retried = await storage.retry(FAILED, now=datetime.now(UTC), actor="bench")
         seconds = perf_counter() - started
+        cpu, server_after = process_cpu() - cpu, server_cpu(backend)
         during, claimed = loop.take()
     finally:
         loop.stop.set()
         await running
     during_ms = sorted(w * 1000 for w in during)
-    return {
+    figures: dict[str, float] = {}
+    if server is not None and server_after is not None and retried:
+        figures["retry_server_cpu_us_per_task"] = round((server_after - server) * 1e6 / retried)
+    return figures | {
         "retried": retried,
         "retry_ms": round(seconds * 1000, 2),
         "retry_per_s": round(retried / seconds) if seconds else 0,
+        "retry_cpu_us_per_task": round(cpu * 1e6 / retried) if retried else 0,
         "claims_during_retry": len(during_ms),
         "claim_idle_p50_ms": round(statistics.median(idle) * 1000, 2) if idle else 0.0,
         "claim_wait_p99_ms": round(_p99(during_ms), 2),
@@ -160,7 +177,7 @@ async def run(backend_name: BackendName, n: int, quick: bool) -> Measurement:
             await load(backend, storage, n)
             figures: dict[str, Any] = {"load_s": round(perf_counter() - started, 1)}
             figures |= await reads(storage)
-            figures |= await bulk_retry(storage, worker)
+            figures |= await bulk_retry(storage, worker, backend_name)
             figures["peak_rss_mb"] = peak_rss_mb()
         finally:
             if worker is not storage:

@@ -2,8 +2,9 @@
 
 Each chunk is found, then changed:
 
-1. the next :data:`~evertask.storage.paging.CHUNK` candidates are read in index order, past where the last
-   chunk ended (a plain read, outside any write transaction: SQLite's write lock is not held meanwhile);
+1. the next :data:`~evertask.storage.paging.CHUNK` candidates (``SQLITE_CHUNK`` on SQLite) are read in index
+   order, past where the last chunk ended (a plain read, outside any write transaction: SQLite's write lock is
+   not held meanwhile);
 2. one short write transaction locks them by primary key (in ``seq`` order, so two bulk actions cannot
    deadlock), reads their status again (a task that changed meanwhile is judged as it is now), changes them
    with one statement per kind of change and writes their history rows.
@@ -25,7 +26,7 @@ from uuid import UUID
 from sqlalchemy import BindParameter, Connection, Row, Select, bindparam, delete, select, update
 
 from evertask.storage.audit import AuditFilter
-from evertask.storage.paging import CHUNK, Position
+from evertask.storage.paging import Position
 from evertask.storage.records import SortField, TaskFilter
 from evertask.storage.sql.database import Database
 from evertask.storage.sql.queries import SORT_COLUMNS, count_tasks, page_select
@@ -62,9 +63,10 @@ _DELETE_TASKS = delete(tasks).where(tasks.c.seq.in_(_SEQS))
 class BulkAction:
     """The chunked actions of one storage: its database and its audit level."""
 
-    def __init__(self, db: Database, audit: AuditFilter) -> None:
+    def __init__(self, db: Database, audit: AuditFilter, chunk: int) -> None:
         self._db = db
         self._audit = audit
+        self._chunk_size = chunk
 
     async def count(self, f: TaskFilter, statuses: frozenset[TaskStatus]) -> int:
         """How many tasks an action over ``statuses`` would change (a dry run)."""
@@ -82,7 +84,7 @@ class BulkAction:
         while True:
             # One branch per final status walks its own index; the others are read in one walk of creation order.
             statement = page_select(
-                columns, f, within, sort=sort, descending=False, limit=CHUNK, position=position, split=final
+                columns, f, within, sort=sort, descending=False, limit=self._chunk_size, position=position, split=final
             )
             if statement is None:
                 return changed

@@ -44,17 +44,19 @@ from evertask.storage.sql.types import UtcDateTime
 from evertask.task import CLAIMABLE_STATUSES, TaskStatus
 
 
-def _counted(where: ColumnExpressionArgument[bool]) -> Select[Any]:
-    # Grouped in the at-rest index's order (status, queue): its entries are counted as they are read, unsorted.
-    return select(tasks.c.queue, tasks.c.status, func.count()).where(where).group_by(tasks.c.status, tasks.c.queue)
+def _counted(where: ColumnExpressionArgument[bool], *by: ColumnElement[Any]) -> Select[Any]:
+    return select(tasks.c.queue, tasks.c.status, func.count()).where(where).group_by(*by)
 
 
 # Every task is in exactly one part; the predicates are text so that a partial index is used by its own terms
-# on SQLite, and by a generic plan on PostgreSQL.
+# on SQLite, and by a generic plan on PostgreSQL. The tasks at rest are grouped in their index's order (status,
+# queue), so they are counted as they are read; grouped that way, the waiting ones would be read by SQLite in the
+# lease index's order instead of through the due index (1,000,000 tasks: 425 ms instead of 35).
+_BY_QUEUE, _BY_STATUS = (tasks.c.queue, tasks.c.status), (tasks.c.status, tasks.c.queue)
 COUNTS = union_all(
-    _counted(tasks.c.claim_queue.is_not(None)),
-    _counted(text("status = 'in_progress'")),
-    _counted(text(AT_REST_SQL)),
+    _counted(tasks.c.claim_queue.is_not(None), *_BY_QUEUE),
+    _counted(text("status = 'in_progress'"), *_BY_QUEUE),
+    _counted(text(AT_REST_SQL), *_BY_STATUS),
 )
 """Tasks per queue and status (rows of queue, status, count), each task counted in the one part holding it."""
 _PAUSED = select(queues.c.name).where(queues.c.paused)

@@ -30,7 +30,7 @@ from evertask.storage.base import (
     TaskQuery,
 )
 from evertask.storage.memory import MemoryStorage
-from evertask.storage.paging import RETRYABLE, check_filter, check_payload
+from evertask.storage.paging import CHUNK, RETRYABLE, SQLITE_CHUNK, check_filter, check_payload
 from evertask.storage.records import (
     AttemptRecord,
     PageRequest,
@@ -101,7 +101,7 @@ class SqlStorage:
         self._direct = DirectStatements(schema, self._audit) if self._db.dialect == "postgresql" else None
         # SQLite: the same statements on the writer's sqlite3 connection, without SQLAlchemy's per-statement work.
         self._sqlite = self._db.dialect == "sqlite"
-        self._bulk = BulkAction(self._db, self._audit)
+        self._bulk = BulkAction(self._db, self._audit, SQLITE_CHUNK if self._sqlite else CHUNK)
 
     @property
     def url(self) -> str:
