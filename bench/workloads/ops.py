@@ -8,10 +8,9 @@ Timed, each read 20 times after one warm-up (p50 and max in ms):
   ``count(status=failed)``;
 - ``retry``: one bulk ``retry(status=failed)`` of every failed task (N/10), while a claim loop standing in for a
   worker (another storage, as another process would be: claim 16 from ``default``, finish them, again) runs
-  beside it; the retry's milliseconds and CPU per task (this process's, and the database server's processes'
-  where they run on this machine: all of them, other work included), and how long each claim took meanwhile
-  (``claim_wait_max_ms`` is the longest a worker waited for a claim during the retry; ``claim_idle_p50_ms`` the
-  same claim before the retry started).
+  beside it; the retry's milliseconds and this process's CPU per task retried, and how long each claim took
+  meanwhile (``claim_wait_max_ms`` is the longest a worker waited for a claim during the retry;
+  ``claim_idle_p50_ms`` the same claim before the retry started).
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from bench.harness import (
     open_storage,
     peak_rss_mb,
     process_cpu,
-    server_cpu,
 )
 from bench.workloads.ops_data import load
 from evertask.storage import Outcome, Storage
@@ -128,27 +126,24 @@ class ClaimLoop:
         return waits, claimed
 
 
-async def bulk_retry(storage: Storage, worker: Storage, backend: BackendName) -> dict[str, float]:
+async def bulk_retry(storage: Storage, worker: Storage) -> dict[str, float]:
     """Retry every failed task while the claim loop runs on ``worker``."""
     loop = ClaimLoop(worker)
     running = asyncio.create_task(loop.run())
     try:
         await asyncio.sleep(IDLE_CLAIMS)
         idle, _ = loop.take()
-        cpu, server = process_cpu(), server_cpu(backend)
+        cpu = process_cpu()
         started = perf_counter()
         retried = await storage.retry(FAILED, now=datetime.now(UTC), actor="bench")
         seconds = perf_counter() - started
-        cpu, server_after = process_cpu() - cpu, server_cpu(backend)
+        cpu = process_cpu() - cpu
         during, claimed = loop.take()
     finally:
         loop.stop.set()
         await running
     during_ms = sorted(w * 1000 for w in during)
-    figures: dict[str, float] = {}
-    if server is not None and server_after is not None and retried:
-        figures["retry_server_cpu_us_per_task"] = round((server_after - server) * 1e6 / retried)
-    return figures | {
+    return {
         "retried": retried,
         "retry_ms": round(seconds * 1000, 2),
         "retry_per_s": round(retried / seconds) if seconds else 0,
@@ -177,7 +172,7 @@ async def run(backend_name: BackendName, n: int, quick: bool) -> Measurement:
             await load(backend, storage, n)
             figures: dict[str, Any] = {"load_s": round(perf_counter() - started, 1)}
             figures |= await reads(storage)
-            figures |= await bulk_retry(storage, worker, backend_name)
+            figures |= await bulk_retry(storage, worker)
             figures["peak_rss_mb"] = peak_rss_mb()
         finally:
             if worker is not storage:

@@ -1,11 +1,11 @@
 """The data set of the ``ops`` workload: N finished and waiting tasks in four queues, stored fast.
 
-One task in ten is ``failed`` (``n % 10 == 1``), one in a hundred still ``queued`` (``n % 100 == 0``), the rest
-``completed``; ten tasks in a row share a queue; task ``n`` was created ``N - n`` milliseconds ago and, when
-finished, ended 5 ms later. On the SQL backends the rows are written by one ``INSERT ... SELECT`` over a
-generated series, in the very format the storage writes them (ids are UUID-shaped and in dispatch order, as
-UUIDv7 ids are); history and attempt rows are left out (no measured read touches them). Memory gets the same
-tasks through the storage calls.
+One task in ten is ``failed`` (``n % 10 == 1``); of the others, those of the newest hundredth are still
+``queued`` (a backlog is recent work), the rest ``completed``. Ten tasks in a row share a queue; task ``n`` was
+created ``N - n`` milliseconds ago and, when finished, ended 5 ms later. On the SQL backends the rows are
+written by one ``INSERT ... SELECT`` over a generated series, in the very format the storage writes them (ids
+are UUID-shaped and in dispatch order, as UUIDv7 ids are); history and attempt rows are left out (no measured
+read touches them). Memory gets the same tasks through the storage calls.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ ERROR = "ValueError: boom"
 _COLUMNS = """id, type, payload, status, queue, created_at, scheduled_at, priority, "key", attempts, started_at,
     finished_at, last_error, schedule, run_count, last_run_at, owner, fence, lease_until, recoveries,
     cancel_requested"""
-_STATUS = "CASE WHEN n % 100 = 0 THEN 'queued' WHEN n % 10 = 1 THEN 'failed' ELSE 'completed' END"
-_RAN = "n % 100 <> 0"
+_STATUS = "CASE WHEN n % 10 = 1 THEN 'failed' WHEN n > {waiting} THEN 'queued' ELSE 'completed' END"
+_RAN = "(n % 10 = 1 OR n <= {waiting})"
 _POSTGRES = f"""INSERT INTO {{schema}}.evertask_tasks ({_COLUMNS})
 SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, '{TYPE}', '{{"n": ' || n || '}}', {_STATUS},
     (ARRAY['{"', '".join(QUEUES)}'])[n / 10 % 4 + 1], c.created, c.created, 0, NULL,
@@ -35,7 +35,7 @@ SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, '{TYPE}',
     CASE WHEN {_RAN} THEN c.created + interval '5 milliseconds' END,
     CASE WHEN n % 10 = 1 THEN '{ERROR}' END, NULL, 0, NULL, NULL, CASE WHEN {_RAN} THEN 1 ELSE 0 END, NULL, 0, false
 FROM generate_series(1, %(n)s) AS n, LATERAL (SELECT %(start)s + n * interval '1 millisecond' AS created) AS c
-""".replace(" % ", " %% ")  # psycopg's placeholders are %(name)s: a modulo is written %%
+""".replace(" % ", " %% ").replace("{waiting}", "%(waiting)s")  # psycopg's placeholders: a modulo is written %%
 
 
 def _sqlite_time(offset_us: int) -> str:
@@ -53,7 +53,7 @@ SELECT printf('00000000-0000-7000-8000-%012x', n), '{TYPE}', '{{"n": ' || n || '
     CASE WHEN {_RAN} THEN {_sqlite_time(2000)} END,
     CASE WHEN {_RAN} THEN {_sqlite_time(5000)} END,
     CASE WHEN n % 10 = 1 THEN '{ERROR}' END, NULL, 0, NULL, NULL, CASE WHEN {_RAN} THEN 1 ELSE 0 END, NULL, 0, 0
-FROM s"""
+FROM s""".replace("{waiting}", ":waiting")
 
 
 def queue_of(n: int) -> str:
@@ -61,9 +61,16 @@ def queue_of(n: int) -> str:
     return QUEUES[n // 10 % 4]
 
 
-def status_of(n: int) -> TaskStatus:
-    """The status task ``n`` has in the data set."""
-    return TaskStatus.queued if n % 100 == 0 else TaskStatus.failed if n % 10 == 1 else TaskStatus.completed
+def waiting_from(total: int) -> int:
+    """Tasks numbered above this one and not failed are still waiting."""
+    return total - total // 100
+
+
+def status_of(n: int, total: int) -> TaskStatus:
+    """The status task ``n`` of ``total`` has in the data set."""
+    if n % 10 == 1:
+        return TaskStatus.failed
+    return TaskStatus.queued if n > waiting_from(total) else TaskStatus.completed
 
 
 async def load(backend: Backend, storage: Storage, n: int) -> None:
@@ -73,13 +80,14 @@ async def load(backend: Backend, storage: Storage, n: int) -> None:
         import psycopg
 
         async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True) as conn:
-            await conn.execute(_POSTGRES.replace("{schema}", str(backend.schema)), {"n": n, "start": start})
+            parameters = {"n": n, "start": start, "waiting": waiting_from(n)}
+            await conn.execute(_POSTGRES.replace("{schema}", str(backend.schema)), parameters)
             # Autovacuum would get there within a minute: statistics and the visibility map of a settled table.
             await conn.execute(f"VACUUM ANALYZE {backend.schema}.evertask_tasks")
     elif backend.name == "sqlite":
         start_us = (start - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
         with sqlite3.connect(sqlite_path(backend)) as db:
-            db.execute(_SQLITE, {"n": n, "start_us": start_us})
+            db.execute(_SQLITE, {"n": n, "start_us": start_us, "waiting": waiting_from(n)})
     elif backend.name == "memory":
         await _load_through_calls(storage, n, start)
     else:
@@ -90,12 +98,12 @@ async def _load_through_calls(storage: Storage, n: int, start: datetime, batch: 
     """The data set through add, claim and finish: each batch's finished tasks first, then its waiting ones."""
     for first in range(1, n + 1, batch):
         numbers = range(first, min(first + batch, n + 1))
-        await storage.add([_task(i, start) for i in numbers if status_of(i).is_final])
+        await storage.add([_task(i, start) for i in numbers if status_of(i, n).is_final])
         for queue in QUEUES:
             due = _at(start, n)
             claimed = await storage.claim(owner="loader", queues=[queue], now=due, limit=batch, lease_until=due)
-            await storage.finish([_ended(record, start) for record in claimed.tasks])
-        await storage.add([_task(i, start) for i in numbers if not status_of(i).is_final])
+            await storage.finish([_ended(record, start, n) for record in claimed.tasks])
+        await storage.add([_task(i, start) for i in numbers if not status_of(i, n).is_final])
 
 
 def _task(n: int, start: datetime) -> NewTask:
@@ -103,9 +111,9 @@ def _task(n: int, start: datetime) -> NewTask:
     return NewTask(UUID(f"00000000-0000-7000-8000-{n:012x}"), TYPE, f'{{"n": {n}}}', queue_of(n), created, created)
 
 
-def _ended(record: TaskRecord, start: datetime) -> Outcome:
+def _ended(record: TaskRecord, start: datetime, total: int) -> Outcome:
     n = json.loads(record.payload)["n"]
-    status = status_of(n)
+    status = status_of(n, total)
     error = ERROR if status is TaskStatus.failed else None
     return Outcome(record.id, "loader", record.fence, status, _at(start, n + 5), error)
 
