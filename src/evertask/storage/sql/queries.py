@@ -42,7 +42,7 @@ SORT_COLUMNS: dict[SortField, Column[Any]] = {
     "finished": tasks.c.finished_at,
 }
 _SEARCHED = (tasks.c.type, tasks.c["key"], tasks.c.last_error, tasks.c.payload)
-# As text, not bound parameters: SQLite uses a partial index only for a query holding its predicate term for term.
+# As text, not bound parameters: a plan PostgreSQL keeps for a prepared statement can then use the partial index.
 _FINAL_TERM: ColumnExpressionArgument[bool] = text(FINAL_SQL)
 _FIND_BY_KEY = select(*RECORD_COLUMNS).where(tasks.c["key"] == bindparam("key"))
 

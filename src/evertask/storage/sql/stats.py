@@ -3,10 +3,10 @@
 Every aggregate runs in the database; Python only names the buckets that had no attempt (zeros) and finishes
 the interpolation of a percentile from the two values the database picked.
 
-- ``queue_stats``: ``GROUP BY queue, status`` over the tasks, in three parts that each read an index holding
-  them: waiting tasks (the claim and due indexes), running ones (the lease index) and those at rest, finished or
-  paused (``ix_evertask_tasks_at_rest``, read alone: no table row); then the paused queues, and per queue with
-  waiting tasks the earliest due time (one seek of the due index each).
+- ``queue_stats``: ``GROUP BY queue, status`` read from indexes alone where they can: on SQLite and MySQL
+  ``ix_evertask_tasks_at_rest`` holds every task; on PostgreSQL, where it holds those at rest (finished or
+  paused) only, the waiting tasks are counted through the due index and the running ones through the lease
+  index. Then the paused queues, and per queue with waiting tasks the earliest due time (one seek each).
 - ``throughput``: attempts in ``[since, until)`` through the ``finished_at`` index, grouped by bucket number,
   computed exactly in whole microseconds on every dialect (no floating-point day fractions).
 - ``type_stats``: on PostgreSQL ``percentile_cont``; on SQLite and MySQL/MariaDB (no such aggregate) each
@@ -44,31 +44,36 @@ from evertask.storage.sql.types import UtcDateTime
 from evertask.task import CLAIMABLE_STATUSES, TaskStatus
 
 
-def _counted(where: ColumnExpressionArgument[bool], *by: ColumnElement[Any]) -> Select[Any]:
-    return select(tasks.c.queue, tasks.c.status, func.count()).where(where).group_by(*by)
+def _counted(where: ColumnExpressionArgument[bool] | None, *by: ColumnElement[Any]) -> Select[Any]:
+    counted = select(tasks.c.queue, tasks.c.status, func.count()).group_by(*by)
+    return counted if where is None else counted.where(where)
 
 
-# Every task is in exactly one part; the predicates are text so that a partial index is used by its own terms
-# on SQLite, and by a generic plan on PostgreSQL. The tasks at rest are grouped in their index's order (status,
-# queue), so they are counted as they are read; grouped that way, the waiting ones would be read by SQLite in the
-# lease index's order instead of through the due index (1,000,000 tasks: 425 ms instead of 35).
 _BY_QUEUE, _BY_STATUS = (tasks.c.queue, tasks.c.status), (tasks.c.status, tasks.c.queue)
-COUNTS = union_all(
-    _counted(tasks.c.claim_queue.is_not(None), *_BY_QUEUE),
-    _counted(text("status = 'in_progress'"), *_BY_QUEUE),
-    _counted(text(AT_REST_SQL), *_BY_STATUS),
-)
-"""Tasks per queue and status (rows of queue, status, count), each task counted in the one part holding it."""
+COUNTS: dict[bool, Any] = {
+    # PostgreSQL, whose at-rest index holds only tasks at rest: every task is in exactly one part. The
+    # predicates are text so that a plan kept for a prepared statement can use the partial indexes; the
+    # waiting tasks are grouped by queue first, else they would be read in the lease index's order.
+    True: union_all(
+        _counted(tasks.c.claim_queue.is_not(None), *_BY_QUEUE),
+        _counted(text("status = 'in_progress'"), *_BY_QUEUE),
+        _counted(text(AT_REST_SQL), *_BY_STATUS),
+    ),
+    # Elsewhere the at-rest index holds every task: it alone is read, in its order, counted as it is read.
+    False: _counted(None, *_BY_STATUS),
+}
+"""Tasks per queue and status (rows of queue, status, count), by whether the indexes are partial
+(PostgreSQL)."""
 _PAUSED = select(queues.c.name).where(queues.c.paused)
 _A = task_attempts.c
 _FAILED = case((_A.outcome.in_(windows.FAILED_OUTCOMES), 1), else_=0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def queue_stats(conn: Connection, now: datetime) -> list[QueueStats]:
+def queue_stats(conn: Connection, dialect: str, now: datetime) -> list[QueueStats]:
     """Per queue holding tasks or paused: counts by status and the oldest due waiting task."""
     counts: dict[str, dict[TaskStatus, int]] = {name: {} for name in conn.execute(_PAUSED).scalars()}
-    for queue, status, count in conn.execute(COUNTS):
+    for queue, status, count in conn.execute(COUNTS[dialect == "postgresql"]):
         counts.setdefault(queue, {})[status] = count
     oldest: dict[str, datetime | None] = {}
     for name, in_queue in counts.items():

@@ -376,7 +376,8 @@ class SqlStorage:
 
     async def queue_stats(self, now: datetime) -> list[QueueStats]:
         """Per queue: tasks by status and the oldest due waiting task."""
-        return await self._db.read(lambda conn: stats.queue_stats(conn, now))
+        dialect = self._db.dialect
+        return await self._db.read(lambda conn: stats.queue_stats(conn, dialect, now))
 
     async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
         """Completed and failed attempts per bucket of ``width``."""
