@@ -25,6 +25,7 @@ from evertask.events import (
 )
 from evertask.storage.base import Outcome, Storage
 from evertask.task import TaskRecord, TaskStatus
+from evertask.worker.outage import OutageLog
 
 logger = logging.getLogger("evertask.worker")
 NextOccurrence = Callable[[TaskRecord, datetime], datetime | None]
@@ -102,6 +103,7 @@ class OutcomeRecorder:
         self._on_finished = on_finished
         self._on_rescheduled = on_rescheduled
         self._rerun_unstored = rerun_unstored
+        self._outage = OutageLog("recording outcomes")
 
     def submit(self, record: TaskRecord, verdict: Verdict, duration: float) -> None:
         """Queue the fenced write that ends ``record``'s attempt; it is announced once written."""
@@ -121,16 +123,19 @@ class OutcomeRecorder:
         await self._committer.drain()
 
     async def _write(self, endings: Sequence[_Ending]) -> list[bool]:
-        return await self._storage.finish([ending.outcome for ending in endings])
+        applied = await self._storage.finish([ending.outcome for ending in endings])
+        self._outage.succeeded()
+        return applied
 
     def _write_failed(self, endings: Sequence[_Ending], exc: Exception) -> None:
+        self._outage.failed(exc)
         retry = [replace(e, tries=e.tries + 1) for e in endings if e.tries < self.max_tries]
-        logger.error(
-            "could not record %d outcomes (%s); %s",
-            len(endings),
-            exc,
-            f"retrying {len(retry)}" if retry else "their tasks are recovered when their leases expire",
-        )
+        if len(retry) < len(endings):
+            logger.warning(
+                "%d outcomes not recorded after %d tries; their tasks run again when their leases expire",
+                len(endings) - len(retry),
+                self.max_tries,
+            )
         if retry:
             delay = 0.2 * 2 ** retry[0].tries
             asyncio.get_running_loop().call_later(delay, self._push_all, retry)
