@@ -75,7 +75,8 @@ class OutcomeRecorder:
 
     A consumer moves on to its next task as soon as the outcome is queued: the write is batched with its
     neighbours'. If the write fails it is retried a few times; if it still fails, the task keeps its claim
-    until the lease expires and is then recovered and run again (at-least-once, never lost).
+    until the lease expires and is then recovered and run again (at-least-once, never lost). At shutdown,
+    :meth:`drain` tries the writes waiting for a retry at once, and gives up those that fail again.
     """
 
     max_tries = 5
@@ -104,6 +105,8 @@ class OutcomeRecorder:
         self._on_rescheduled = on_rescheduled
         self._rerun_unstored = rerun_unstored
         self._outage = OutageLog("recording outcomes")
+        self._retries: set[asyncio.Task[None]] = set()
+        self._draining = False
 
     def submit(self, record: TaskRecord, verdict: Verdict, duration: float) -> None:
         """Queue the fenced write that ends ``record``'s attempt; it is announced once written."""
@@ -119,7 +122,12 @@ class OutcomeRecorder:
         self._committer.push(_Ending(record, verdict, outcome, duration))
 
     async def drain(self) -> None:
-        """Wait until every queued outcome is written."""
+        """Write every queued outcome, those waiting for a retry at once; what fails now is given up (its task
+        runs again when its lease expires), so that no write is left to run after the storage is closed."""
+        self._draining = True
+        for waiting in self._retries:
+            waiting.cancel()
+        await asyncio.gather(*self._retries, return_exceptions=True)
         await self._committer.drain()
 
     async def _write(self, endings: Sequence[_Ending]) -> list[bool]:
@@ -129,20 +137,25 @@ class OutcomeRecorder:
 
     def _write_failed(self, endings: Sequence[_Ending], exc: Exception) -> None:
         self._outage.failed(exc)
-        retry = [replace(e, tries=e.tries + 1) for e in endings if e.tries < self.max_tries]
-        if len(retry) < len(endings):
+        last = self._draining or endings[0].tries >= self.max_tries
+        if last:
             logger.warning(
-                "%d outcomes not recorded after %d tries; their tasks run again when their leases expire",
-                len(endings) - len(retry),
-                self.max_tries,
+                "%d outcomes not recorded %s; their tasks run again when their leases expire",
+                len(endings),
+                "at shutdown" if self._draining else f"after {self.max_tries} tries",
             )
-        if retry:
-            delay = 0.2 * 2 ** retry[0].tries
-            asyncio.get_running_loop().call_later(delay, self._push_all, retry)
+            return
+        retry = [replace(e, tries=e.tries + 1) for e in endings]
+        waiting = asyncio.get_running_loop().create_task(self._retry_later(retry, 0.2 * 2 ** retry[0].tries))
+        self._retries.add(waiting)
+        waiting.add_done_callback(self._retries.discard)
 
-    def _push_all(self, endings: list[_Ending]) -> None:
-        for ending in endings:
-            self._committer.push(ending)
+    async def _retry_later(self, endings: list[_Ending], delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+        finally:  # also when drain() cuts the wait short
+            for ending in endings:
+                self._committer.push(ending)
 
     def _written(self, ending: _Ending, applied: bool) -> None:
         record, outcome = ending.record, ending.outcome

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -30,13 +32,22 @@ class FailingFor(MemoryStorage):
         super().__init__()
         self.operation = operation
         self.left = failures
+        self.failed = asyncio.Event()
         self.recovered = asyncio.Event()
+        self.closed = False
+        self.after_close: list[str] = []
+
+    async def close(self) -> None:
+        self.closed = True
 
     def _gate(self, operation: str) -> None:
+        if self.closed:  # a real storage would raise "storage is not open"
+            self.after_close.append(operation)
         if operation != self.operation:
             return
         if self.left > 0:
             self.left -= 1
+            self.failed.set()
             raise StorageUnavailableError(RAW_URL, "connection refused")
         self.recovered.set()
 
@@ -99,3 +110,48 @@ async def test_an_outage_logs_one_warning_when_it_starts_and_one_line_when_it_en
     storage = FailingFor(operation, failures)
     await run_one_task_through(make_app, storage)
     assert_one_outage(caplog, named, failures)
+
+
+FIRST_RETRY = 0.8  # seconds after a failed outcome write before the recorder tries it again
+
+
+async def stop_while_an_outcome_write_is_failing(make_app: AppFactory, storage: FailingFor) -> UUID:
+    app = make_app(storage=storage)
+    app.register(EchoHandler)
+    app.provide_value(Probe, Probe())
+    await app.start()
+    task_id = await app.dispatch(Echo(text="finished just before shutdown"))
+    await asyncio.wait_for(storage.failed.wait(), timeout=10)
+    started = time.monotonic()
+    await app.stop()
+    assert time.monotonic() - started < 10  # bounded: one more write at most, not the whole back-off
+    await asyncio.sleep(FIRST_RETRY * 2)  # past the moment a retry left behind would fire
+    assert storage.after_close == []
+    return task_id
+
+
+async def test_stop_writes_an_outcome_whose_write_failed_just_before_instead_of_retrying_after_it_returned(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = FailingFor("finish", 1)
+    task_id = await stop_while_an_outcome_write_is_failing(make_app, storage)
+    record = await storage.get(task_id)
+    assert record is not None
+    assert record.status is TaskStatus.completed
+    assert len(worker_lines(caplog, logging.WARNING)) <= 1
+    assert worker_lines(caplog, logging.ERROR) == []
+
+
+async def test_an_outcome_that_still_cannot_be_written_at_stop_is_dropped_with_one_warning(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = FailingFor("finish", 1_000)
+    task_id = await stop_while_an_outcome_write_is_failing(make_app, storage)
+    record = await storage.get(task_id)
+    assert record is not None
+    assert record.status is TaskStatus.in_progress  # run again once its lease expires: at least once, never lost
+    outage, dropped = worker_lines(caplog, logging.WARNING)
+    assert "recording outcomes failed" in outage.getMessage()
+    assert "1 outcomes not recorded" in dropped.getMessage()
+    assert "leases expire" in dropped.getMessage()
+    assert worker_lines(caplog, logging.ERROR) == []
