@@ -37,6 +37,8 @@ _DRIVERS = {
     "mariadb": "mariadb+asyncmy",
 }
 _SQLITE_BUSY_MS = 10_000
+# Statement parameters carry task payloads (personal data): kept out of error messages, tracebacks and echo logs.
+_ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
 
 
 def driver_url(url: str | URL) -> URL:
@@ -99,7 +101,7 @@ def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool) 
     """Engines for ``url``'s dialect (``schema`` mapped in for every statement)."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engines(url, pool_size=pool_size, echo=echo)
-    options: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size, "echo": echo}
+    options: dict[str, Any] = _ENGINE_OPTIONS | {"pool_size": pool_size, "max_overflow": pool_size, "echo": echo}
     if url.get_backend_name() in ("mysql", "mariadb"):
         # READ COMMITTED: no gap locks, so concurrent adds and SKIP LOCKED claims do not deadlock each other;
         # recycling beats the server's wait_timeout to idle connections.
@@ -128,10 +130,9 @@ def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool) 
 
 def _sqlite_engines(url: URL, *, pool_size: int, echo: bool) -> Engines:
     connect_args = {"check_same_thread": False}  # pooled connections move between the reader threads
-    writer_engine = create_engine(url, pool_size=1, max_overflow=0, connect_args=connect_args, echo=echo)
-    reader_engine = create_engine(
-        url, pool_size=pool_size, isolation_level="AUTOCOMMIT", connect_args=connect_args, echo=echo
-    )
+    options = _ENGINE_OPTIONS | {"connect_args": connect_args, "echo": echo}
+    writer_engine = create_engine(url, pool_size=1, max_overflow=0, **options)
+    reader_engine = create_engine(url, pool_size=pool_size, isolation_level="AUTOCOMMIT", **options)
     _sqlite_writer(writer_engine)
     _sqlite_reader(reader_engine)
     writer = SqliteWriter(
