@@ -105,7 +105,7 @@ class OutcomeRecorder:
         self._on_rescheduled = on_rescheduled
         self._rerun_unstored = rerun_unstored
         self._outage = OutageLog("recording outcomes")
-        self._retries: set[asyncio.Task[None]] = set()
+        self._retries: dict[asyncio.Task[None], list[_Ending]] = {}
         self._draining = False
 
     def submit(self, record: TaskRecord, verdict: Verdict, duration: float) -> None:
@@ -125,9 +125,10 @@ class OutcomeRecorder:
         """Write every queued outcome, those waiting for a retry at once; what fails now is given up (its task
         runs again when its lease expires), so that no write is left to run after the storage is closed."""
         self._draining = True
-        for waiting in self._retries:
+        for waiting, endings in self._retries.items():
             waiting.cancel()
-        await asyncio.gather(*self._retries, return_exceptions=True)
+            self._push_all(endings)
+        self._retries.clear()
         await self._committer.drain()
 
     async def _write(self, endings: Sequence[_Ending]) -> list[bool]:
@@ -137,25 +138,26 @@ class OutcomeRecorder:
 
     def _write_failed(self, endings: Sequence[_Ending], exc: Exception) -> None:
         self._outage.failed(exc)
-        last = self._draining or endings[0].tries >= self.max_tries
-        if last:
+        retry = [] if self._draining else [replace(e, tries=e.tries + 1) for e in endings if e.tries < self.max_tries]
+        if len(retry) < len(endings):
             logger.warning(
                 "%d outcomes not recorded %s; their tasks run again when their leases expire",
-                len(endings),
+                len(endings) - len(retry),
                 "at shutdown" if self._draining else f"after {self.max_tries} tries",
             )
-            return
-        retry = [replace(e, tries=e.tries + 1) for e in endings]
-        waiting = asyncio.get_running_loop().create_task(self._retry_later(retry, 0.2 * 2 ** retry[0].tries))
-        self._retries.add(waiting)
-        waiting.add_done_callback(self._retries.discard)
+        if retry:
+            waiting = asyncio.get_running_loop().create_task(asyncio.sleep(0.2 * 2 ** retry[0].tries))
+            self._retries[waiting] = retry
+            waiting.add_done_callback(self._retry_due)
 
-    async def _retry_later(self, endings: list[_Ending], delay: float) -> None:
-        try:
-            await asyncio.sleep(delay)
-        finally:  # also when drain() cuts the wait short
-            for ending in endings:
-                self._committer.push(ending)
+    def _retry_due(self, waiting: asyncio.Task[None]) -> None:
+        endings = self._retries.pop(waiting, None)
+        if endings is not None:  # None: drain() pushed them already
+            self._push_all(endings)
+
+    def _push_all(self, endings: list[_Ending]) -> None:
+        for ending in endings:
+            self._committer.push(ending)
 
     def _written(self, ending: _Ending, applied: bool) -> None:
         record, outcome = ending.record, ending.outcome
