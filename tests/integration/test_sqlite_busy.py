@@ -12,7 +12,7 @@ import logging
 import math
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ import pytest
 from evertask import EverTask, TaskStatus
 from evertask.errors import ConfigurationError, StorageBusyError, StorageError
 from evertask.storage.sql import SqliteStorage, SqlStorage, storage_from_url
+from tests.integration import test_sqlite_writer as writer_tests
 from tests.integration.conftest import FAST_WORKER
 from tests.integration.engine.tasks import Echo, EchoHandler, Probe
 from tests.integration.test_sqlite_writer import PATHS, hold_write_lock, new_task, stored_ids, stored_whole
@@ -28,9 +29,8 @@ BOUND = 0.5
 DONE = 10.0  # a write that must end (with its result or its error) fails the test past this, rather than hang
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "tasks.db"
+# The file, and another connection to it as another process would have, as the writer's tests have them.
+path, other = writer_tests.path, writer_tests.other
 
 
 @pytest.fixture
@@ -39,16 +39,6 @@ async def storage(path: Path) -> AsyncIterator[SqliteStorage]:
     await storage.open()
     yield storage
     await asyncio.wait_for(storage.close(), DONE)
-
-
-@pytest.fixture
-def other(path: Path, storage: SqliteStorage) -> Iterator[sqlite3.Connection]:
-    """Another connection to the file, as another process would have."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    yield conn
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
-    conn.close()
 
 
 async def timed(write: Awaitable[object]) -> tuple[BaseException | None, float]:

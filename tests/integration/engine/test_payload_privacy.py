@@ -58,6 +58,15 @@ async def run_to_failure(app: EverTask, task_id: uuid.UUID, failures: list[TaskE
     return record.last_error
 
 
+def watched_app(make_app: AppFactory, handler: type, *kinds: type[TaskEvent]) -> tuple[EverTask, list[TaskEvent]]:
+    """An app running ``handler``, and the events of ``kinds`` it publishes."""
+    app = make_app()
+    app.register(handler)
+    events: list[TaskEvent] = []
+    app.events.subscribe(events.append, *kinds)
+    return app, events
+
+
 def assert_no_secret_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records
     assert SECRET not in caplog.text  # messages and formatted tracebacks
@@ -67,10 +76,7 @@ async def test_a_stored_payload_that_no_longer_fits_fails_naming_fields_and_erro
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="evertask")
-    app = make_app()
-    app.register(TransferHandler)
-    failures: list[TaskEvent] = []
-    app.events.subscribe(failures.append, TaskFailed)
+    app, failures = watched_app(make_app, TransferHandler, TaskFailed)
     now = datetime.now(UTC)
     async with app:
         [task_id] = await app.storage.add(
@@ -99,10 +105,7 @@ async def test_a_task_built_with_bad_values_inside_a_handler_leaves_no_values_in
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="evertask")
-    app = make_app()
-    app.register(ForwardHandler)
-    failures: list[TaskEvent] = []
-    app.events.subscribe(failures.append, TaskFailed, TaskRetrying)
+    app, failures = watched_app(make_app, ForwardHandler, TaskFailed, TaskRetrying)
     async with app:
         task_id = await app.dispatch(Forward(text=SECRET))
         last_error = await run_to_failure(app, task_id, failures)

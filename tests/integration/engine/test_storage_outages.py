@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -115,7 +114,8 @@ async def test_an_outage_logs_one_warning_when_it_starts_and_one_line_when_it_en
 FIRST_RETRY = 0.8  # seconds after a failed outcome write before the recorder tries it again
 
 
-async def stop_while_an_outcome_write_is_failing(make_app: AppFactory, storage: FailingFor) -> UUID:
+async def stop_while_an_outcome_write_is_failing(make_app: AppFactory, storage: FailingFor) -> TaskStatus:
+    """Stop the app just after an outcome write failed; the task's stored status once ``stop()`` returned."""
     app = make_app(storage=storage)
     app.register(EchoHandler)
     app.provide_value(Probe, Probe())
@@ -127,17 +127,16 @@ async def stop_while_an_outcome_write_is_failing(make_app: AppFactory, storage: 
     assert time.monotonic() - started < 10  # bounded: one more write at most, not the whole back-off
     await asyncio.sleep(FIRST_RETRY * 2)  # past the moment a retry left behind would fire
     assert storage.after_close == []
-    return task_id
+    record = await storage.get(task_id)
+    assert record is not None
+    return record.status
 
 
 async def test_stop_writes_an_outcome_whose_write_failed_just_before_instead_of_retrying_after_it_returned(
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    storage = FailingFor("finish", 1)
-    task_id = await stop_while_an_outcome_write_is_failing(make_app, storage)
-    record = await storage.get(task_id)
-    assert record is not None
-    assert record.status is TaskStatus.completed
+    status = await stop_while_an_outcome_write_is_failing(make_app, FailingFor("finish", 1))
+    assert status is TaskStatus.completed
     assert len(worker_lines(caplog, logging.WARNING)) <= 1
     assert worker_lines(caplog, logging.ERROR) == []
 
@@ -145,11 +144,8 @@ async def test_stop_writes_an_outcome_whose_write_failed_just_before_instead_of_
 async def test_an_outcome_that_still_cannot_be_written_at_stop_is_dropped_with_one_warning(
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    storage = FailingFor("finish", 1_000)
-    task_id = await stop_while_an_outcome_write_is_failing(make_app, storage)
-    record = await storage.get(task_id)
-    assert record is not None
-    assert record.status is TaskStatus.in_progress  # run again once its lease expires: at least once, never lost
+    status = await stop_while_an_outcome_write_is_failing(make_app, FailingFor("finish", 1_000))
+    assert status is TaskStatus.in_progress  # run again once its lease expires: at least once, never lost
     outage, dropped = worker_lines(caplog, logging.WARNING)
     assert "recording outcomes failed" in outage.getMessage()
     assert "1 outcomes not recorded" in dropped.getMessage()
