@@ -23,6 +23,7 @@ from evertask.ratelimit import RateLimit
 from evertask.registry import Registration, Registry
 from evertask.serialization import load_payload
 from evertask.task import Task, TaskRecord
+from evertask.worker.deadline import Deadline
 from evertask.worker.outcomes import OutcomeRecorder, Verdict
 
 logger = logging.getLogger("evertask.worker")
@@ -202,36 +203,37 @@ class Executor:
             return _stopped(running)
         running.in_handle = True
         thread: ThreadFuture[None] | None = None
-        deadline: asyncio.Timeout | None = None
+        deadline: Deadline | None = None
         try:
             if registration.is_async:
                 call: Awaitable[None] = handler.handle(task, ctx)
             else:
                 thread = self._start_thread(handler, task, ctx)
                 call = asyncio.wrap_future(thread)
-            if timeout is None:
-                await call
-            else:
-                async with asyncio.timeout(timeout.total_seconds()) as deadline:
-                    await call
-        except TimeoutError as exc:
-            if deadline is None or not deadline.expired() or running.stop is not None:
-                return Verdict(error=exc)  # the handler's own TimeoutError (an HTTP client's, say)
-            ctx.signal_cancel()
-            return Verdict(error=TaskTimeoutError(record.id, timeout.total_seconds()), timed_out=timeout)  # type: ignore[union-attr]
+            if timeout is not None:
+                deadline = Deadline(timeout, ctx)
+            await call
         except asyncio.CancelledError:
-            if running.stop is None:
-                raise
+            timed_out = deadline is not None and deadline.close()
             current = asyncio.current_task()
-            if current is not None:
-                current.uncancel()
-            return _stopped(running)
-        except TaskCancelledError as exc:
-            return Verdict(error=exc, stop="cancel") if running.stop == "cancel" else Verdict(error=exc)
+            if running.stop is not None:
+                if current is not None:
+                    current.uncancel()
+                return _stopped(running)
+            if deadline is None or not timed_out or (current is not None and current.cancelling()):
+                raise  # cancelled by someone else than this attempt's time limit or stop request
+            return _timed_out(record, deadline)
         except Exception as exc:
-            return Verdict(error=exc)
+            if running.stop is None and deadline is not None and deadline.close():
+                # raise_if_cancelled(), or an error while cleaning up: the attempt ran out of time all the same
+                return _timed_out(record, deadline)
+            if isinstance(exc, TaskCancelledError) and running.stop == "cancel":
+                return Verdict(error=exc, stop="cancel")
+            return Verdict(error=exc)  # a TimeoutError of the handler's own (an HTTP client's, say) included
         finally:
             running.in_handle = False
+            if deadline is not None:
+                deadline.close()
             if thread is not None and not thread.done():
                 await _let_thread_stop(thread, record)
         return Verdict()
@@ -256,6 +258,11 @@ async def _let_thread_stop(thread: ThreadFuture[None], record: TaskRecord) -> No
             SYNC_STOP_GRACE,
             extra=_extra(record),
         )
+
+
+def _timed_out(record: TaskRecord, deadline: Deadline) -> Verdict:
+    limit = deadline.limit
+    return Verdict(error=TaskTimeoutError(record.id, limit.total_seconds()), timed_out=limit)
 
 
 def _stopped(running: Running) -> Verdict:
