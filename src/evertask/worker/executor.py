@@ -249,7 +249,11 @@ class Executor:
 async def _let_thread_stop(thread: ThreadFuture[None], record: TaskRecord) -> None:
     """A thread cannot be killed: after signalling it, give it a moment to notice before its outcome is
     recorded, so that a retry does not start while the previous attempt still runs."""
-    await asyncio.wait([asyncio.wrap_future(thread)], timeout=SYNC_STOP_GRACE)
+    ended = asyncio.wrap_future(thread)
+    # The outcome is decided already; what the thread raises on its way out (typically the TaskCancelledError
+    # of raise_if_cancelled) changes nothing, and must not reach asyncio as "exception never retrieved".
+    ended.add_done_callback(_ignore_result)
+    await asyncio.wait([ended], timeout=SYNC_STOP_GRACE)
     if not thread.done():
         logger.warning(
             "sync handler of task %s still runs %.0f s after it was told to stop; it cannot be killed, "
@@ -258,6 +262,11 @@ async def _let_thread_stop(thread: ThreadFuture[None], record: TaskRecord) -> No
             SYNC_STOP_GRACE,
             extra=_extra(record),
         )
+
+
+def _ignore_result(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _timed_out(record: TaskRecord, deadline: Deadline) -> Verdict:
