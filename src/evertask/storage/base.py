@@ -127,12 +127,13 @@ class Storage(Protocol):
     async def add(self, tasks: Sequence[NewTask]) -> list[UUID]:
         """Store ``tasks`` durably in one transaction and return their ids in order.
 
-        A task with a ``key`` that another stored task already has follows the key rules: that task
-        ``in_progress`` -> its id is returned and nothing changes; ``pending``/``queued``/``service_stopped``/
-        ``paused`` -> its payload, queue, priority, schedule and due time are replaced in place (a paused task
-        stays paused), its id returned;
-        final -> it is deleted (with its history) and the new task stored. Two concurrent adds with one key
-        end with exactly one task.
+        A task with a ``key`` that another stored task already has follows the key rules
+        (:func:`evertask.storage.key_rules.on_taken_key`): that task ``in_progress`` -> its id is returned and
+        nothing changes; ``pending``/``queued``/``service_stopped``/``paused`` -> its payload, queue, priority,
+        schedule and due time are replaced in place (a paused task stays paused; a one-shot may become
+        recurring), its id returned, except that a recurring task never becomes a one-shot: a task without a
+        schedule leaves it unchanged, its id is returned and a warning logged; final -> it is deleted (with its
+        history) and the new task stored. Two concurrent adds with one key end with exactly one task.
         """
 
     async def get(self, task_id: UUID) -> TaskRecord | None:

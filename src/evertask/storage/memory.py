@@ -29,6 +29,7 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
+from evertask.storage.key_rules import on_taken_key
 from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
 
 _record_values = attrgetter(*(f.name for f in fields(TaskRecord)))
@@ -101,13 +102,13 @@ class MemoryStorage:
             existing_id = self._keys.get(task.key)
             existing = self._rows.get(existing_id) if existing_id else None
             if existing is not None:
-                if existing.status is TaskStatus.in_progress:
+                action = on_taken_key(task, existing.id, existing.status, existing.schedule is not None)
+                if action == "keep":
                     return existing.id
-                if existing.status.is_final:
-                    self._delete(existing)
-                else:
+                if action == "update":
                     self._update_waiting(existing, task)
                     return existing.id
+                self._delete(existing)
         row = _Row(
             id=task.id,
             type=task.type,
