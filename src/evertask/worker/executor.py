@@ -33,7 +33,9 @@ StopReason = Literal["cancel", "shutdown", "lost"]
 class TakeToken(Protocol):
     """Storage's :meth:`~evertask.storage.base.Storage.take_token`."""
 
-    def __call__(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> Awaitable[float]: ...
+    def __call__(
+        self, bucket: str, *, now: datetime, rate: float, capacity: int, holder: UUID | None, horizon: float
+    ) -> Awaitable[float]: ...
 
 
 SYNC_STOP_GRACE = 5.0
@@ -183,7 +185,13 @@ class Executor:
     async def _over_rate_limit(self, limit: RateLimit, record: TaskRecord, task: Task) -> Verdict | None:
         """None if the attempt may run; else how it ends: deferred to its next permit, or discarded."""
         bucket = limit.bucket_for(record.type, task)
-        wait = await self._take_token(bucket, now=self._now(), rate=limit.rate, capacity=limit.capacity)
+        if limit.when_exceeded == "wait":  # an attempt that waits reserves its slot, and runs on it when back
+            holder, horizon = record.id, limit.horizon.total_seconds()
+        else:
+            holder, horizon = None, 0.0
+        wait = await self._take_token(
+            bucket, now=self._now(), rate=limit.rate, capacity=limit.capacity, holder=holder, horizon=horizon
+        )
         if wait <= 0:
             return None
         if limit.when_exceeded == "wait":
