@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from evertask.errors import ConfigurationError, StorageError, StorageUnavailableError
-from evertask.storage import MemoryStorage, Storage
+from evertask.ratelimit import RESERVATION_TTL
+from evertask.storage import MemoryStorage, RetentionPolicy, Storage
 from evertask.storage.sql import SqliteStorage, SqlStorage, storage_from_url
 from evertask.storage.sql.attempts import Progress
 from evertask.storage.sql.engine import driver_url
@@ -202,3 +203,18 @@ async def test_a_failed_write_carries_no_payload_values_in_its_error_or_its_caus
         await storage.add([new_task(**fields)])
 
     assert secret not in "".join(traceback.format_exception(caught.value))  # a logged traceback shows all this
+
+
+async def test_purge_deletes_reservations_past_their_ttl(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.db"
+    storage = SqliteStorage(path)
+    await storage.open()
+    try:
+        for _ in range(3):  # one permit taken, two slots reserved
+            await storage.take_token("api", now=T0, rate=1.0, capacity=1, holder=uuid.uuid4(), horizon=60)
+        await storage.purge(now=T0 + RESERVATION_TTL + timedelta(seconds=1.5), policy=RetentionPolicy())
+        with sqlite3.connect(path) as db:
+            (left,) = db.execute("SELECT count(*) FROM evertask_rate_reservations").fetchone()
+    finally:
+        await storage.close()
+    assert left == 1  # the slot at 2 s is kept until its own TTL is over

@@ -17,7 +17,7 @@ from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from evertask.ratelimit import Bucket, take_token
+from evertask.ratelimit import RESERVATION_TTL, Bucket, take_token
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -29,6 +29,7 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
+from evertask.storage.key_rules import on_taken_key
 from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
 
 _record_values = attrgetter(*(f.name for f in fields(TaskRecord)))
@@ -85,6 +86,7 @@ class MemoryStorage:
         self._ready: dict[str, list[tuple[int, float, int, int, _Row]]] = {}
         self._seq = count()
         self._buckets: dict[str, Bucket] = {}
+        self._reservations: dict[tuple[str, UUID], datetime] = {}  # (bucket, holder) -> its reserved slot
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -101,13 +103,13 @@ class MemoryStorage:
             existing_id = self._keys.get(task.key)
             existing = self._rows.get(existing_id) if existing_id else None
             if existing is not None:
-                if existing.status is TaskStatus.in_progress:
+                action = on_taken_key(task, existing.id, existing.status, existing.schedule is not None)
+                if action == "keep":
                     return existing.id
-                if existing.status.is_final:
-                    self._delete(existing)
-                else:
+                if action == "update":
                     self._update_waiting(existing, task)
                     return existing.id
+                self._delete(existing)
         row = _Row(
             id=task.id,
             type=task.type,
@@ -336,13 +338,32 @@ class MemoryStorage:
         self._enqueue(row)
         return True
 
-    async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
-        """Take one token from a rate-limit bucket (at most ``max_buckets`` are tracked, least recent dropped)."""
-        state, wait = take_token(self._buckets.pop(bucket, None), now=now, rate=rate, capacity=capacity)
-        self._buckets[bucket] = state  # re-inserted last: the dict's order is least recently used first
-        if len(self._buckets) > self.max_buckets:
-            del self._buckets[next(iter(self._buckets))]  # an untracked bucket counts as full: lenient, bounded
-        return wait
+    async def take_token(
+        self,
+        bucket: str,
+        *,
+        now: datetime,
+        rate: float,
+        capacity: int,
+        holder: UUID | None = None,
+        horizon: float = 0.0,
+    ) -> float:
+        """Take one permit from a rate-limit bucket, or reserve the holder's slot; see
+        :meth:`evertask.storage.base.Storage.take_token`. At most ``max_buckets`` buckets (and as many
+        reservations) are tracked, the least recently used dropped."""
+        slot = (bucket, holder) if holder is not None else None
+        reserved = self._reservations.pop(slot, None) if slot is not None else None
+        state = self._buckets.pop(bucket, None)
+        take = take_token(state, reserved, now=now, rate=rate, capacity=capacity, horizon=horizon)
+        if take.bucket is not None:
+            self._buckets[bucket] = take.bucket  # re-inserted last: the dict's order is least recently used first
+            if len(self._buckets) > self.max_buckets:
+                del self._buckets[next(iter(self._buckets))]  # an untracked bucket counts as full: lenient, bounded
+        if slot is not None and take.reserved is not None:
+            self._reservations[slot] = take.reserved
+            if len(self._reservations) > self.max_buckets:
+                del self._reservations[next(iter(self._reservations))]  # its holder takes anew: strict, bounded
+        return take.wait
 
     async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
         """Delete finished tasks and history older than ``policy`` allows."""
@@ -357,4 +378,6 @@ class MemoryStorage:
             cutoff = now - timedelta(days=policy.history_days)
             for row in self._rows.values():
                 row.history = [change for change in row.history if change[2] >= cutoff]
+        expired = now - RESERVATION_TTL
+        self._reservations = {held: at for held, at in self._reservations.items() if at >= expired}
         return removed

@@ -249,10 +249,22 @@ class SqlStorage:
             idempotent=True,
         )
 
-    async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
-        """Take one token from rate-limit bucket ``bucket``: 0.0 if taken, else the seconds until one is there."""
+    async def take_token(
+        self,
+        bucket: str,
+        *,
+        now: datetime,
+        rate: float,
+        capacity: int,
+        holder: UUID | None = None,
+        horizon: float = 0.0,
+    ) -> float:
+        """Take one permit from rate-limit bucket ``bucket``, or reserve the holder's slot; see
+        :meth:`evertask.storage.base.Storage.take_token`."""
         return await self._db.write(
-            lambda conn: take_bucket_token(conn, bucket, now=now, rate=rate, capacity=capacity),
+            lambda conn: take_bucket_token(
+                conn, bucket, now=now, rate=rate, capacity=capacity, holder=holder, horizon=horizon
+            ),
             idempotent=False,
             conflicts=(IntegrityError,),
         )

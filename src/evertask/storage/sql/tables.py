@@ -1,6 +1,6 @@
-"""The tables as the queries see them: tasks, their history and attempts, rate-limit buckets, queues, workers.
-The DDL itself belongs to the migrations, which must agree with this (``tests/contract/test_sql_schema.py``
-compares them).
+"""The tables as the queries see them: tasks, their history and attempts, rate-limit buckets and reservations,
+queues, workers. The DDL itself belongs to the migrations, which must agree with this
+(``tests/contract/test_sql_schema.py`` compares them).
 
 ``seq`` is the dispatch order and the primary key: rows are appended in order (the clustered key on InnoDB, the
 rowid on SQLite), and ``id`` is a unique secondary key. ``claim_queue`` is a generated column: the task's queue
@@ -44,6 +44,7 @@ from evertask.task import CLAIMABLE_STATUSES, TaskRecord, TaskStatus
 TASKS_TABLE = "evertask_tasks"
 HISTORY_TABLE = "evertask_task_history"
 BUCKETS_TABLE = "evertask_rate_buckets"
+RESERVATIONS_TABLE = "evertask_rate_reservations"
 ATTEMPTS_TABLE = "evertask_task_attempts"
 QUEUES_TABLE = "evertask_queues"
 WORKERS_TABLE = "evertask_workers"
@@ -162,8 +163,20 @@ rate_buckets = Table(
     Column("full_at", UtcDateTime(), nullable=False),
     **MYSQL_OPTIONS,
 )
-"""Rate-limit token buckets. ``full_at`` is when the bucket is full again: from then on its row says nothing
-a missing row would not, so ``purge`` may delete it."""
+"""Rate-limit buckets. ``full_at`` is the bucket's whole state (GCRA's theoretical arrival time, see
+:mod:`evertask.ratelimit`): when the bucket is full again. From then on its row says nothing a missing row
+would not, so ``purge`` may delete it. ``tokens`` as of ``updated_at`` is written for people reading the table
+(below zero: that many permits are reserved ahead); nothing reads it."""
+
+rate_reservations = Table(
+    RESERVATIONS_TABLE,
+    metadata,
+    Column("bucket", String(255), primary_key=True),
+    Column("holder", TaskId(), primary_key=True),
+    Column("slot", UtcDateTime(), nullable=False),
+    **MYSQL_OPTIONS,
+)
+"""The slot each deferred task (``holder``) reserved in a bucket (named as its row in ``rate_buckets``)."""
 
 # On PostgreSQL the key, claim, due and lease indexes are partial (migration 0004: fewer entries to insert on
 # every claim and finish); SQL Server allows one NULL in a unique index unless it is filtered.
@@ -195,6 +208,7 @@ Index(
 Index("ix_evertask_tasks_created", tasks.c.created_at, tasks.c.seq)
 Index("ix_evertask_task_history_task", task_history.c.task_id, task_history.c.id)
 Index("ix_evertask_rate_buckets_full", rate_buckets.c.full_at)
+Index("ix_evertask_rate_reservations_slot", rate_reservations.c.slot)
 Index("ix_evertask_task_attempts_task", task_attempts.c.task_id, task_attempts.c.id)
 Index("ix_evertask_task_attempts_finished", task_attempts.c.finished_at)
 Index("ix_evertask_workers_heartbeat", workers.c.last_heartbeat)
