@@ -92,7 +92,7 @@ class Dispatcher:
     ) -> NewTask:
         """Validate a dispatch and build the row to store; raises a clear error and stores nothing."""
         task_type, handler_queue = self._type_of(task)
-        payload = dump_payload(task)
+        payload = dump_payload(task, task_type)
         scheduled_at, schedule_json = _due_time(now, delay, at, recurring)
         queue_name = queue or handler_queue or (RECURRING_QUEUE if recurring is not None else DEFAULT_QUEUE)
         if queue_name not in self._queues:
@@ -102,7 +102,7 @@ class Dispatcher:
         return NewTask(
             id=new_task_id(),
             type=task_type,
-            payload=payload,
+            payload=payload.decode(),
             queue=queue_name,
             created_at=now,
             scheduled_at=scheduled_at,

@@ -18,7 +18,7 @@ from evertask.context import TaskContext
 from evertask.handler import Handler
 from evertask.mediator.mediator import Mediator
 from evertask.mediator.messages import Command, Notification
-from evertask.serialization import load_stored
+from evertask.serialization import dump_payload, load_stored
 from evertask.task import Task
 
 
@@ -73,5 +73,6 @@ async def defer(
         mediator.registry.message_type(message.message_name)
     else:
         raise TypeError(f"only commands and notifications can be deferred, not {type(message).__qualname__}")
-    task = DeferredMessage(message_type=message.message_name, payload=message.model_dump_json())
+    payload = dump_payload(message, message.message_name)  # the message must load back when the task runs
+    task = DeferredMessage(message_type=message.message_name, payload=payload.decode())
     return await app.dispatch(task, delay=delay, at=at)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 
 from evertask import SyncClient, Task, TaskStatus
-from evertask.errors import InvalidScheduleError
+from evertask.errors import InvalidScheduleError, TaskValidationError
 from evertask.storage import MemoryStorage
 
 
@@ -38,3 +39,17 @@ def test_a_closed_sync_client_says_so() -> None:
     client.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         client.get(uuid4())
+
+
+class Reading(Task):
+    value: float
+
+
+def test_sync_client_refuses_a_payload_that_json_cannot_hold() -> None:
+    storage = MemoryStorage()
+    with SyncClient(storage) as client:
+        with pytest.raises(TaskValidationError, match="field 'value'"):
+            client.dispatch(Reading(value=float("nan")))
+        with pytest.raises(TaskValidationError, match="field 'value'"):
+            client.dispatch_many([Reading(value=1.0), Reading(value=float("-inf"))])
+    assert asyncio.run(storage.count_by_status()) == {}
