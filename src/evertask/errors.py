@@ -136,10 +136,11 @@ class InvalidScheduleError(InvalidTaskError):
 
 
 class InvalidTaskKeyError(InvalidTaskError):
-    """A task key is longer than the 200 characters storage accepts."""
+    """A task key cannot be stored: not a str, longer than 200 characters, or text no database can hold (a NUL
+    character, a lone surrogate)."""
 
-    def __init__(self, key: str, reason: str) -> None:
-        shown = key if len(key) <= 60 else key[:57] + "..."
+    def __init__(self, key: object, reason: str) -> None:
+        shown = key if not isinstance(key, str) or len(key) <= 60 else key[:57] + "..."
         super().__init__(f"invalid task key {shown!r}: {reason}")
         self.key = key
 

@@ -4,16 +4,22 @@ where the checks live; the backends are the contract suite's.)"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from evertask import EverTask, Handler, Task, TaskContext
+from evertask import EverTask, Handler, Task, TaskContext, TaskStatus
 from evertask.errors import (
+    InvalidScheduleError,
+    InvalidTaskKeyError,
     TaskValidationError,
 )
+from evertask.limits import LATEST_DUE_TIME, MAX_PRIORITY, MIN_PRIORITY
 from tests.contract.conftest import Backend
 
 
@@ -90,3 +96,83 @@ async def test_a_payload_nested_as_deep_as_json_loads_back_is_stored_as_it_was(a
     record = await app.get(await app.dispatch(Anything(value=nested(198))))
     assert record is not None
     assert Anything.model_validate_json(record.payload) == Anything(value=nested(198))
+
+
+async def test_a_due_time_past_the_storable_range_is_refused(app: EverTask) -> None:
+    with pytest.raises(InvalidScheduleError, match="9999-12-30"):
+        await app.dispatch(Measure(), delay=timedelta.max)
+    with pytest.raises(InvalidScheduleError, match="9999-12-30"):
+        await app.dispatch(Measure(), at=datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))))
+    with pytest.raises(InvalidScheduleError, match="9999-12-30"):
+        await app.dispatch(Measure(), at=LATEST_DUE_TIME + timedelta(microseconds=1))
+    assert await nothing_stored(app)
+
+
+async def test_the_latest_storable_due_time_is_stored_and_read_back_exactly(app: EverTask) -> None:
+    late = LATEST_DUE_TIME.astimezone(timezone(timedelta(hours=14)))  # the same instant, in the last zone
+    record = await app.get(await app.dispatch(Measure(), at=late))
+    assert record is not None
+    assert record.scheduled_at == LATEST_DUE_TIME
+    assert record.status is TaskStatus.pending
+
+
+async def test_a_due_time_before_year_one_in_utc_is_due_now(app: EverTask) -> None:
+    record = await app.get(await app.dispatch(Measure(), at=datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=5)))))
+    assert record is not None
+    assert record.scheduled_at == record.created_at
+    assert record.status is TaskStatus.queued
+
+
+@pytest.mark.parametrize("priority", [2**63, MAX_PRIORITY + 1, MIN_PRIORITY - 1, 1.5])
+async def test_a_priority_outside_32_bits_is_refused(app: EverTask, priority: Any) -> None:
+    with pytest.raises(TaskValidationError, match="priority must be an int from -2147483648 to 2147483647"):
+        await app.dispatch(Measure(), priority=priority)
+    with pytest.raises(TaskValidationError, match="priority"):
+        await app.dispatch_many([Measure()], priority=priority)
+    assert await nothing_stored(app)
+
+
+async def test_the_extreme_priorities_are_stored_and_read_back(app: EverTask) -> None:
+    for priority in (MIN_PRIORITY, MAX_PRIORITY):
+        record = await app.get(await app.dispatch(Measure(), priority=priority))
+        assert record is not None
+        assert record.priority == priority
+
+
+@pytest.mark.parametrize("key", ["\ud800", "tenant-\udfff", "a\x00b", 42], ids=["surrogate", "low", "nul", "int"])
+async def test_a_key_no_database_can_store_is_refused(app: EverTask, key: Any) -> None:
+    with pytest.raises(InvalidTaskKeyError):
+        await app.dispatch(Measure(), key=key)
+    assert await nothing_stored(app)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"], ids=["empty", "spaces", "tab-newline"])
+async def test_a_blank_key_is_no_key(app: EverTask, blank: str) -> None:
+    first = await app.dispatch(Measure(value=1.0), key=blank)
+    second = await app.dispatch(Measure(value=2.0), key=blank)
+    assert first != second
+    records = [await app.get(task_id) for task_id in (first, second)]
+    assert [r.key for r in records if r is not None] == [None, None]
+
+
+async def test_one_bad_dispatch_among_concurrent_ones_fails_alone(app: EverTask) -> None:
+    good = [app.dispatch(Measure(value=float(i))) for i in range(20)]
+    results = await asyncio.gather(*good, app.dispatch(Measure(), priority=2**63), return_exceptions=True)
+    assert isinstance(results[-1], TaskValidationError)
+    assert not any(isinstance(result, BaseException) for result in results[:-1])
+    assert await app.storage.count_by_status() == {TaskStatus.queued: 20}
+
+
+async def test_a_task_due_at_the_latest_time_does_not_upset_a_running_worker(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = EverTask(backend.build())
+    app.register(MeasureHandler)
+    async with app:
+        late = await app.dispatch(Measure(), at=LATEST_DUE_TIME)
+        now = await app.wait(await app.dispatch(Measure()), timeout=10)
+        assert now.status is TaskStatus.completed
+        record = await app.get(late)
+        assert record is not None
+        assert record.status is TaskStatus.pending
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

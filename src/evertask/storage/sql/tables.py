@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 
+from evertask.limits import MAX_KEY_LENGTH, MAX_QUEUE_NAME_LENGTH, MAX_TYPE_NAME_LENGTH
 from evertask.storage.audit import AuditFilter
 from evertask.storage.sql.types import Status, TaskId, UtcDateTime
 from evertask.task import CLAIMABLE_STATUSES, TaskRecord, TaskStatus
@@ -69,14 +70,14 @@ tasks = Table(
     metadata,
     Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
     Column("id", TaskId(), nullable=False),
-    Column("type", String(255), nullable=False),
+    Column("type", String(MAX_TYPE_NAME_LENGTH), nullable=False),
     Column("payload", LONG_TEXT, nullable=False),
     Column("status", Status(), nullable=False),
-    Column("queue", String(200), nullable=False),
+    Column("queue", String(MAX_QUEUE_NAME_LENGTH), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("scheduled_at", UtcDateTime(), nullable=False),
     Column("priority", Integer(), nullable=False),
-    Column("key", String(200), nullable=True),
+    Column("key", String(MAX_KEY_LENGTH), nullable=True),
     Column("attempts", Integer(), nullable=False),
     Column("started_at", UtcDateTime(), nullable=True),
     Column("finished_at", UtcDateTime(), nullable=True),
@@ -89,7 +90,7 @@ tasks = Table(
     Column("lease_until", UtcDateTime(), nullable=True),
     Column("recoveries", Integer(), nullable=False),
     Column("cancel_requested", Boolean(), nullable=False),
-    Column("claim_queue", String(200), Computed(CLAIM_QUEUE_SQL, persisted=True)),
+    Column("claim_queue", String(MAX_QUEUE_NAME_LENGTH), Computed(CLAIM_QUEUE_SQL, persisted=True)),
     Column("result", LONG_TEXT, nullable=True),
     **MYSQL_OPTIONS,
 )
@@ -112,8 +113,8 @@ task_attempts = Table(
     metadata,
     Column("id", SEQUENCE, primary_key=True, autoincrement=True),
     Column("task_id", TaskId(), nullable=False),
-    Column("type", String(255), nullable=False),
-    Column("queue", String(200), nullable=False),
+    Column("type", String(MAX_TYPE_NAME_LENGTH), nullable=False),
+    Column("queue", String(MAX_QUEUE_NAME_LENGTH), nullable=False),
     Column("attempt", Integer(), nullable=False),
     Column("run", Integer(), nullable=False),
     Column("worker", String(255), nullable=True),
@@ -131,7 +132,7 @@ task_attempts = Table(
 queues = Table(
     QUEUES_TABLE,
     metadata,
-    Column("name", String(200), primary_key=True),
+    Column("name", String(MAX_QUEUE_NAME_LENGTH), primary_key=True),
     Column("paused", Boolean(), nullable=False),
     Column("changed_at", UtcDateTime(), nullable=False),
     Column("changed_by", String(200), nullable=True),
