@@ -17,6 +17,7 @@ from evertask.errors import (
     InvalidTaskKeyError,
     QueueFullError,
     StorageError,
+    StorageUnavailableError,
     TaskValidationError,
     UnknownQueueError,
 )
@@ -78,7 +79,7 @@ class Dispatcher:
         self._events = events
         self._now = now
         self._worker = worker
-        self._committer: GroupCommitter[NewTask, UUID] = GroupCommitter(storage.add)
+        self._committer: GroupCommitter[NewTask, UUID] = GroupCommitter(storage.add, isolate=_isolate)
         self.throw_if_unable_to_persist = True
         """Whether a storage failure at dispatch raises (else the task runs in this process's memory only)."""
         self.require_handlers = True
@@ -296,6 +297,12 @@ def _key(key: str) -> str | None:
 
 def _shown(value: object) -> str:
     return reprlib.repr(value) if isinstance(value, int) else type(value).__name__
+
+
+def _isolate(exc: Exception) -> bool:
+    """Whether a group commit that failed with ``exc`` is retried one dispatch at a time, so that only the
+    dispatch at fault fails. Not when the database is out of reach: every retry would wait and fail too."""
+    return not isinstance(exc, StorageUnavailableError)
 
 
 def _schedule_json(schedule: Schedule) -> str:

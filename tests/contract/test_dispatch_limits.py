@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -17,9 +18,11 @@ from evertask import EverTask, Handler, Task, TaskContext, TaskStatus
 from evertask.errors import (
     InvalidScheduleError,
     InvalidTaskKeyError,
+    StorageError,
     TaskValidationError,
 )
 from evertask.limits import LATEST_DUE_TIME, MAX_PRIORITY, MIN_PRIORITY
+from evertask.storage import NewTask, Storage
 from tests.contract.conftest import Backend
 
 
@@ -176,3 +179,30 @@ async def test_a_task_due_at_the_latest_time_does_not_upset_a_running_worker(
         assert record is not None
         assert record.status is TaskStatus.pending
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+class RefusesPoison:
+    """The backend under test, refusing any write that holds a task with "poison" in its payload, as a database
+    refuses a row that passed every check at dispatch."""
+
+    def __init__(self, inner: Storage) -> None:
+        self._inner = inner
+
+    async def add(self, tasks: Sequence[NewTask]) -> list[UUID]:
+        if any("poison" in task.payload for task in tasks):
+            raise StorageError("the database refused a row")
+        return await self._inner.add(tasks)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def test_a_write_refused_for_one_dispatch_fails_only_that_dispatch(backend: Backend) -> None:
+    app = EverTask(RefusesPoison(backend.build()), run_worker=False)  # type: ignore[arg-type]
+    app.register(AnythingHandler)
+    async with app:
+        dispatches = [app.dispatch(Anything(value=i)) for i in range(20)]
+        results = await asyncio.gather(*dispatches, app.dispatch(Anything(value="poison")), return_exceptions=True)
+        assert isinstance(results[-1], StorageError)
+        assert not any(isinstance(result, BaseException) for result in results[:-1])
+        assert await app.storage.count_by_status() == {TaskStatus.queued: 20}
