@@ -15,6 +15,7 @@ from evertask.batching import GroupCommitter
 from evertask.errors import (
     InvalidScheduleError,
     InvalidTaskKeyError,
+    PayloadTooLargeError,
     QueueFullError,
     StorageError,
     StorageUnavailableError,
@@ -24,6 +25,7 @@ from evertask.errors import (
 from evertask.events import EventBus, TaskDispatched, TaskDropped
 from evertask.ids import new_task_id
 from evertask.limits import (
+    DEFAULT_MAX_PAYLOAD_BYTES,
     LATEST_DUE_TIME,
     MAX_KEY_LENGTH,
     MAX_PRIORITY,
@@ -106,6 +108,9 @@ class Dispatcher:
         """
         task_type, handler_queue = self._type_of(task)
         payload = dump_payload(task, task_type)
+        limit = getattr(self._storage, "max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)
+        if len(payload) > limit:
+            raise PayloadTooLargeError(task_type, len(payload), limit)
         scheduled_at, schedule_json = _due_time(now, delay, at, recurring)
         queue_name = queue or handler_queue or (RECURRING_QUEUE if recurring is not None else DEFAULT_QUEUE)
         if queue_name not in self._queues:

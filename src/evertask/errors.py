@@ -145,6 +145,18 @@ class InvalidTaskKeyError(InvalidTaskError):
         self.key = key
 
 
+class PayloadTooLargeError(InvalidTaskError):
+    """A task's payload JSON is larger than its storage accepts (``max_payload_bytes``, see docs/storage.md)."""
+
+    def __init__(self, task_type: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"the payload of task {task_type!r} is {size:,} bytes of JSON; this storage accepts at most {limit:,}"
+        )
+        self.task_type = task_type
+        self.size = size
+        self.limit = limit
+
+
 class TaskNotFoundError(EverTaskError):
     """No stored task has this id."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
+from evertask.errors import ConfigurationError
+
 MAX_KEY_LENGTH: Final = 200
 """Characters in a task key."""
 MAX_QUEUE_NAME_LENGTH: Final = 200
@@ -23,6 +25,17 @@ MAX_PRIORITY: Final = 2**31 - 1
 LATEST_DUE_TIME: Final = datetime(9999, 12, 30, tzinfo=UTC)
 """The latest due time a task may have. It is a day short of the end of Python's (and MySQL's) calendar, so
 that the stored time can still be shown in any time zone."""
+
+DEFAULT_MAX_PAYLOAD_BYTES: Final = 16 * 1024 * 1024
+"""The default limit on a payload's JSON, in UTF-8 bytes (MySQL/MariaDB may impose a lower one: see
+docs/storage.md)."""
+
+
+def payload_limit(max_payload_bytes: int) -> int:
+    """``max_payload_bytes`` as a storage's setting; :class:`ConfigurationError` unless it is a positive int."""
+    if not isinstance(max_payload_bytes, int) or max_payload_bytes < 1:
+        raise ConfigurationError(f"max_payload_bytes must be a positive int, got {max_payload_bytes!r}")
+    return max_payload_bytes
 
 
 def text_problem(text: object, max_length: int) -> str | None:

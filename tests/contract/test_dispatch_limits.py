@@ -18,6 +18,7 @@ from evertask import EverTask, Handler, Task, TaskContext, TaskStatus
 from evertask.errors import (
     InvalidScheduleError,
     InvalidTaskKeyError,
+    PayloadTooLargeError,
     StorageError,
     TaskValidationError,
 )
@@ -206,3 +207,34 @@ async def test_a_write_refused_for_one_dispatch_fails_only_that_dispatch(backend
         assert isinstance(results[-1], StorageError)
         assert not any(isinstance(result, BaseException) for result in results[:-1])
         assert await app.storage.count_by_status() == {TaskStatus.queued: 20}
+
+
+def json_of_size(size: int) -> Measure | Anything:
+    """A task whose payload JSON is ``size`` bytes of the worst case for a SQL statement: quotes, which JSON
+    escapes once and the driver may escape again."""
+    overhead = len(b'{"value":""}')
+    quotes, odd = divmod(size - overhead, 2)  # each quote is two bytes of JSON
+    return Anything(value='"' * quotes + "x" * odd)
+
+
+async def test_a_payload_of_the_storage_limit_is_stored_and_one_byte_more_is_refused(app: EverTask) -> None:
+    limit: int = app.storage.max_payload_bytes
+    at_limit = json_of_size(limit)
+    record = await app.get(await app.dispatch(at_limit))
+    assert record is not None
+    assert len(record.payload.encode()) == limit
+    assert Anything.model_validate_json(record.payload) == at_limit
+
+    with pytest.raises(PayloadTooLargeError, match=f"{limit + 1:,} bytes"):
+        await app.dispatch(json_of_size(limit + 1))
+    assert await app.storage.count_by_status() == {TaskStatus.queued: 1}
+
+
+async def test_the_payload_limit_counts_utf8_bytes(backend: Backend) -> None:
+    app = EverTask(backend.build(max_payload_bytes=64), run_worker=False)
+    app.register(AnythingHandler)
+    async with app:
+        assert await app.dispatch(Anything(value="é" * 26))  # 12 + 52 bytes
+        with pytest.raises(PayloadTooLargeError, match="65 bytes"):
+            await app.dispatch(Anything(value="é" * 26 + "x"))
+        assert await app.storage.count_by_status() == {TaskStatus.queued: 1}

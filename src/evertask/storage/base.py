@@ -12,6 +12,10 @@ Rules every backend keeps:
 A backend may also offer ``wakeups(wake) -> object | None``: a listener with ``start()`` and ``async stop()``
 that calls ``wake(queue)`` when another process stores tasks (PostgreSQL's LISTEN/NOTIFY does). Storing and
 waking stay two jobs: without it, workers find such tasks within their poll interval.
+
+A backend may declare ``max_payload_bytes``: the largest payload JSON (UTF-8 bytes) it stores; dispatch refuses
+larger ones with :class:`~evertask.errors.PayloadTooLargeError` (16 MiB if it declares none). The other values
+it must store are those of :mod:`evertask.limits`, which dispatch checks before calling :meth:`Storage.add`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
+from evertask.limits import DEFAULT_MAX_PAYLOAD_BYTES, payload_limit
 from evertask.ratelimit import RESERVATION_TTL, Bucket, take_token
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
@@ -76,7 +77,9 @@ class MemoryStorage:
     group_commit = False
     """Writes cost no I/O, so callers gain nothing by batching them (see ``Storage.group_commit``)."""
 
-    def __init__(self, *, audit: AuditLevel = "full") -> None:
+    def __init__(self, *, audit: AuditLevel = "full", max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        self.max_payload_bytes = payload_limit(max_payload_bytes)
+        """The largest payload JSON accepted, in UTF-8 bytes (dispatch raises PayloadTooLargeError above it)."""
         self._rows: dict[UUID, _Row] = {}
         self._keys: dict[str, UUID] = {}
         self._audit = AuditFilter(audit)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from evertask._extras import require
 from evertask.errors import ConfigurationError, InvalidStorageUrlError
+from evertask.limits import DEFAULT_MAX_PAYLOAD_BYTES
 from evertask.storage.memory import MemoryStorage
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def storage_from_url(
     audit: AuditLevel = "full",
     pool_size: int = DEFAULT_POOL_SIZE,
     echo: bool = False,
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
 ) -> Storage:
     """The storage a URL names: ``memory://`` for :class:`MemoryStorage`, any SQL URL for ``SqlStorage``.
 
@@ -109,8 +111,16 @@ def storage_from_url(
     if name == "memory":
         if schema is not None:
             raise ConfigurationError(f"memory storage has no schema (got schema={schema!r})")
-        return MemoryStorage(audit=audit)
+        return MemoryStorage(audit=audit, max_payload_bytes=max_payload_bytes)
     require_backend(name, driver)
     from evertask.storage.sql.storage import SqlStorage
 
-    return SqlStorage(url, schema=schema, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo)
+    return SqlStorage(
+        url,
+        schema=schema,
+        auto_migrate=auto_migrate,
+        audit=audit,
+        pool_size=pool_size,
+        echo=echo,
+        max_payload_bytes=max_payload_bytes,
+    )

@@ -171,6 +171,11 @@ async def test_a_client_without_handlers_checks_the_type_name_at_dispatch(make_a
         assert await app.list_tasks() == []
 
 
+def test_a_storage_payload_limit_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError, match="max_payload_bytes"):
+        MemoryStorage(max_payload_bytes=0)
+
+
 async def test_key_longer_than_200_characters_is_rejected(app: EverTask) -> None:
     async with app:
         with pytest.raises(InvalidTaskKeyError, match="201 characters"):

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
+from evertask.limits import DEFAULT_MAX_PAYLOAD_BYTES, payload_limit
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -51,6 +52,9 @@ _HISTORY = (
     .where(_CHANGE.task_id == bindparam("task_id"))
     .order_by(_CHANGE.id)
 )
+# A MySQL statement travels in one packet of at most max_allowed_packet bytes, with the payload escaped inside
+# it (asyncmy sends text, and escaping can double JSON, which is full of quotes), beside the row's other values.
+_MYSQL_ROW_ROOM = 64 * 1024
 
 
 class SqlStorage:
@@ -64,6 +68,9 @@ class SqlStorage:
     ``audit``: how much status history is kept. ``pool_size``: connections kept open (SQLite: readers).
     ``busy_timeout``: SQLite only, the seconds a call waits for another process's write lock before it raises
     :class:`~evertask.errors.StorageBusyError` (default 30; also ``?busy_timeout=SECONDS`` in the URL).
+    ``max_payload_bytes``: the largest payload JSON accepted, in UTF-8 bytes (dispatch raises
+    :class:`~evertask.errors.PayloadTooLargeError` above it). On MySQL/MariaDB, :meth:`open` lowers it to what the
+    server's ``max_allowed_packet`` can carry: half of it, less 64 KiB.
     """
 
     def __init__(
@@ -76,8 +83,10 @@ class SqlStorage:
         pool_size: int = DEFAULT_POOL_SIZE,
         echo: bool = False,
         busy_timeout: float | None = None,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         self._db = Database(url, schema=schema, pool_size=pool_size, echo=echo, busy_timeout=busy_timeout)
+        self._max_payload_bytes = self._configured_payload_bytes = payload_limit(max_payload_bytes)
         self._audit = AuditFilter(audit)
         self._auto_migrate = auto_migrate
         self._claim = claim_for(self._db.dialect)
@@ -93,6 +102,11 @@ class SqlStorage:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """The largest payload JSON this storage accepts, in UTF-8 bytes (on MySQL/MariaDB, known once open)."""
+        return self._max_payload_bytes
 
     def wakeups(self, wake: Callable[[str], None]) -> PostgresWakeups | None:
         """On PostgreSQL, a listener that calls ``wake(queue)`` whenever any process stores tasks in ``queue``
@@ -110,6 +124,8 @@ class SqlStorage:
         await self._db.start()
         try:
             await (migrate(self._db) if self._auto_migrate else check_schema(self._db))
+            if self._db.dialect in ("mysql", "mariadb"):
+                self._max_payload_bytes = min(self._configured_payload_bytes, await _mysql_payload_room(self._db))
         except BaseException:
             await self._db.stop()
             raise
@@ -274,6 +290,12 @@ class SqlStorage:
         return await self._db.write(lambda conn: purge_tasks(conn, now, policy), idempotent=True)
 
 
+async def _mysql_payload_room(db: Database) -> int:
+    """The largest payload a MySQL/MariaDB server's ``max_allowed_packet`` carries in one row's statement."""
+    packet = await db.read(lambda conn: conn.execute(text("SELECT @@max_allowed_packet")).scalar_one())
+    return max(1, (int(packet) - _MYSQL_ROW_ROOM) // 2)
+
+
 class SqliteStorage(SqlStorage):
     """The embedded default: a SQLite file in WAL mode, one writer at a time, readers beside it.
 
@@ -290,8 +312,15 @@ class SqliteStorage(SqlStorage):
         pool_size: int = 4,
         echo: bool = False,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         url = URL.create("sqlite", database=os.fspath(path))
         super().__init__(
-            url, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo, busy_timeout=busy_timeout
+            url,
+            auto_migrate=auto_migrate,
+            audit=audit,
+            pool_size=pool_size,
+            echo=echo,
+            busy_timeout=busy_timeout,
+            max_payload_bytes=max_payload_bytes,
         )
