@@ -17,6 +17,7 @@ from evertask.errors import (
     InvalidTaskKeyError,
     PayloadTooLargeError,
     QueueFullError,
+    StorageBusyError,
     StorageError,
     StorageUnavailableError,
     TaskValidationError,
@@ -306,8 +307,9 @@ def _shown(value: object) -> str:
 
 def _isolate(exc: Exception) -> bool:
     """Whether a group commit that failed with ``exc`` is retried one dispatch at a time, so that only the
-    dispatch at fault fails. Not when the database is out of reach: every retry would wait and fail too."""
-    return not isinstance(exc, StorageUnavailableError)
+    dispatch at fault fails. Not when the database is out of reach or (SQLite) locked by another process past
+    ``busy_timeout``: every retry would wait as long and fail too."""
+    return not isinstance(exc, StorageUnavailableError | StorageBusyError)
 
 
 def _schedule_json(schedule: Schedule) -> str:

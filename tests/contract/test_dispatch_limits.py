@@ -19,7 +19,9 @@ from evertask.errors import (
     InvalidScheduleError,
     InvalidTaskKeyError,
     PayloadTooLargeError,
+    StorageBusyError,
     StorageError,
+    StorageUnavailableError,
     TaskValidationError,
 )
 from evertask.limits import LATEST_DUE_TIME, MAX_PRIORITY, MIN_PRIORITY
@@ -182,31 +184,58 @@ async def test_a_task_due_at_the_latest_time_does_not_upset_a_running_worker(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
-class RefusesPoison:
-    """The backend under test, refusing any write that holds a task with "poison" in its payload, as a database
-    refuses a row that passed every check at dispatch."""
+class Refuses:
+    """The backend under test, failing any write that holds a task with "poison" in its payload with ``error``:
+    a database refusing a row that passed every check at dispatch."""
 
-    def __init__(self, inner: Storage) -> None:
+    def __init__(self, inner: Storage, error: StorageError) -> None:
         self._inner = inner
+        self._error = error
+        self.writes = 0
 
     async def add(self, tasks: Sequence[NewTask]) -> list[UUID]:
+        self.writes += 1
         if any("poison" in task.payload for task in tasks):
-            raise StorageError("the database refused a row")
+            raise self._error
         return await self._inner.add(tasks)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
 
+async def dispatch_twenty_and_poison(app: EverTask) -> list[Any]:
+    dispatches = [app.dispatch(Anything(value=i)) for i in range(20)]
+    return await asyncio.gather(*dispatches, app.dispatch(Anything(value="poison")), return_exceptions=True)
+
+
 async def test_a_write_refused_for_one_dispatch_fails_only_that_dispatch(backend: Backend) -> None:
-    app = EverTask(RefusesPoison(backend.build()), run_worker=False)  # type: ignore[arg-type]
+    storage = Refuses(backend.build(), StorageError("the database refused a row"))
+    app = EverTask(storage, run_worker=False)  # type: ignore[arg-type]
     app.register(AnythingHandler)
     async with app:
-        dispatches = [app.dispatch(Anything(value=i)) for i in range(20)]
-        results = await asyncio.gather(*dispatches, app.dispatch(Anything(value="poison")), return_exceptions=True)
+        results = await dispatch_twenty_and_poison(app)
         assert isinstance(results[-1], StorageError)
         assert not any(isinstance(result, BaseException) for result in results[:-1])
         assert await app.storage.count_by_status() == {TaskStatus.queued: 20}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [StorageUnavailableError("db", "connection refused"), StorageBusyError("tasks.db", 30.0, 30.0)],
+    ids=["unavailable", "busy"],
+)
+async def test_a_write_failing_for_the_whole_database_is_not_retried_dispatch_by_dispatch(
+    backend: Backend, error: StorageError
+) -> None:
+    if backend.name == "memory":
+        pytest.skip("memory storage writes each dispatch on its own: there is no shared write")
+    storage = Refuses(backend.build(), error)
+    app = EverTask(storage, run_worker=False)  # type: ignore[arg-type]
+    app.register(AnythingHandler)
+    async with app:
+        results = await dispatch_twenty_and_poison(app)
+        assert all(result is error for result in results)
+        assert storage.writes == 1  # each retry alone would have waited as long, and failed too
 
 
 def json_of_size(size: int) -> Measure | Anything:
