@@ -28,7 +28,9 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
-from evertask.storage.sql import sqlite_direct
+from evertask.storage.records import AttemptRecord, QueueState, WorkerInfo
+from evertask.storage.sql import queue_states, sqlite_direct, worker_registry
+from evertask.storage.sql.attempt_rows import SELECT_ATTEMPTS, AttemptWriter, to_attempt
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
@@ -48,13 +50,14 @@ _COUNT = select(tasks.c.status, func.count()).group_by(tasks.c.status)
 _COUNT_IN_QUEUE = _COUNT.where(tasks.c.queue == bindparam("queue"))
 _CHANGE = task_history.c
 _HISTORY = (
-    select(_CHANGE.task_id, _CHANGE.from_status, _CHANGE.to_status, _CHANGE.at, _CHANGE.error)
+    select(_CHANGE.task_id, _CHANGE.from_status, _CHANGE.to_status, _CHANGE.at, _CHANGE.error, _CHANGE.actor)
     .where(_CHANGE.task_id == bindparam("task_id"))
     .order_by(_CHANGE.id)
 )
 # A MySQL statement travels in one packet of at most max_allowed_packet bytes, with the payload escaped inside
 # it (asyncmy sends text, and escaping can double JSON, which is full of quotes), beside the row's other values.
 _MYSQL_ROW_ROOM = 64 * 1024
+_RESULT = select(tasks.c.result).where(tasks.c.id == bindparam("id"))
 
 
 class SqlStorage:
@@ -118,6 +121,9 @@ class SqlStorage:
 
     def _history(self) -> HistoryWriter:
         return HistoryWriter(self._audit)
+
+    def _attempts(self) -> AttemptWriter:
+        return AttemptWriter(self._audit)
 
     async def open(self) -> None:
         """Connect, then migrate (``auto_migrate``) or check the schema. Raises ``StorageUnavailableError``."""
@@ -185,7 +191,47 @@ class SqlStorage:
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded transitions of a task, oldest first."""
         rows = await self._db.read(lambda conn: conn.execute(_HISTORY, {"task_id": task_id}).all())
-        return [StatusChange(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+        return [StatusChange(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
+
+    async def attempts(self, task_id: UUID) -> list[AttemptRecord]:
+        """The recorded executions of a task, oldest first."""
+        rows = await self._db.read(lambda conn: conn.execute(SELECT_ATTEMPTS, {"task_id": task_id}).all())
+        return [to_attempt(row) for row in rows]
+
+    async def result(self, task_id: UUID) -> str | None:
+        """The stored result of a task as JSON, or None."""
+        value: str | None = await self._db.read(lambda conn: conn.execute(_RESULT, {"id": task_id}).scalar())
+        return value
+
+    async def set_queue_paused(self, queue: str, *, paused: bool, now: datetime, actor: str | None) -> None:
+        """Pause or resume ``queue`` for every worker on this database."""
+        await self._db.write(
+            lambda conn: queue_states.set_paused(conn, queue, paused=paused, now=now, actor=actor),
+            idempotent=True,
+            conflicts=(IntegrityError,),
+        )
+
+    async def queue_states(self) -> list[QueueState]:
+        """Every queue paused or resumed, by name."""
+        return await self._db.read(queue_states.read_states)
+
+    async def register_worker(self, info: WorkerInfo) -> None:
+        """Add or replace a worker's row in the registry."""
+        await self._db.write(
+            lambda conn: worker_registry.register(conn, info), idempotent=True, conflicts=(IntegrityError,)
+        )
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        """Remove a worker from the registry."""
+        await self._db.write(lambda conn: worker_registry.unregister(conn, worker_id), idempotent=True)
+
+    async def list_workers(self) -> list[WorkerInfo]:
+        """The registered workers by id, with the tasks each holds in progress."""
+        return await self._db.read(worker_registry.list_all)
+
+    async def prune_workers(self, *, stale_before: datetime) -> int:
+        """Remove workers silent since before ``stale_before``."""
+        return await self._db.write(lambda conn: worker_registry.prune(conn, stale_before), idempotent=True)
 
     async def claim(
         self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
@@ -236,18 +282,31 @@ class SqlStorage:
         if self._sqlite:
             audit = self._audit
             return await self._db.write_sqlite(lambda db: sqlite_direct.finish(db, audit, outcomes), idempotent=False)
-        return await self._db.write(lambda conn: finish_outcomes(conn, outcomes, self._history()), idempotent=False)
+        return await self._db.write(
+            lambda conn: finish_outcomes(conn, outcomes, self._history(), self._attempts()), idempotent=False
+        )
 
-    async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
-        """Extend ``owner``'s leases; report cancellations asked for and claims lost."""
-        if not task_ids:
+    async def heartbeat(
+        self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime, now: datetime | None = None
+    ) -> HeartbeatResult:
+        """Extend ``owner``'s leases; report cancellations asked for and claims lost; with ``now``, refresh the
+        worker's registry row in the same transaction."""
+        if not task_ids and now is None:
             return HeartbeatResult()
-        return await self._db.write(lambda conn: extend_leases(conn, owner, task_ids, lease_until), idempotent=True)
+
+        def beat(conn: Any) -> HeartbeatResult:
+            result = extend_leases(conn, owner, task_ids, lease_until) if task_ids else HeartbeatResult()
+            if now is not None and not worker_registry.refresh(conn, owner, now):
+                return HeartbeatResult(result.cancel_requested, result.lost, worker_found=False)
+            return result
+
+        return await self._db.write(beat, idempotent=True)
 
     async def recover_expired(self, *, now: datetime, max_recoveries: int) -> list[TaskRecord]:
         """Return tasks with expired leases to pending (or fail them past ``max_recoveries``)."""
         return await self._db.write(
-            lambda conn: recover_leases(conn, now, max_recoveries, self._history()), idempotent=True
+            lambda conn: recover_leases(conn, now, max_recoveries, self._history(), self._attempts()),
+            idempotent=True,
         )
 
     async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:

@@ -247,11 +247,26 @@ class HistoryWriter:
         self.rows: list[dict[str, Any]] = []
 
     def record(
-        self, task_id: UUID, before: TaskStatus | None, after: TaskStatus, at: datetime, error: str | None = None
+        self,
+        task_id: UUID,
+        before: TaskStatus | None,
+        after: TaskStatus,
+        at: datetime,
+        error: str | None = None,
+        actor: str | None = None,
     ) -> None:
-        """Note one transition (dropped if the audit level does not keep it)."""
+        """Note one transition, made by ``actor`` (None: the engine); dropped if the audit level does not keep it."""
         if self._audit.keeps(after, error):
-            self.rows.append({"task_id": task_id, "from_status": before, "to_status": after, "at": at, "error": error})
+            self.rows.append(
+                {
+                    "task_id": task_id,
+                    "from_status": before,
+                    "to_status": after,
+                    "at": at,
+                    "error": error,
+                    "actor": actor,
+                }
+            )
 
     def write(self, conn: Connection) -> None:
         """Insert the noted rows, in the caller's transaction."""
