@@ -30,8 +30,8 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
-from evertask.storage.key_rules import on_taken_key
 from evertask.storage.executions import LEASE_EXPIRED, ended_attempt, lost_attempt
+from evertask.storage.key_rules import on_taken_key
 from evertask.storage.records import AttemptRecord, QueueState, WorkerInfo
 from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
 
