@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 
 from evertask import SyncClient, Task, TaskStatus
-from evertask.errors import InvalidScheduleError, TaskValidationError
-from evertask.storage import MemoryStorage
+from evertask.errors import InvalidScheduleError, TaskNotFoundError, TaskValidationError
+from evertask.storage import MemoryStorage, Outcome
 
 
 class Invoice(Task):
@@ -26,6 +26,25 @@ def test_sync_client_stores_a_task_without_an_event_loop_of_the_callers() -> Non
         assert record.status is TaskStatus.pending
         assert record.type == Invoice.task_name
         assert client.cancel(task_id) is True
+
+
+def test_sync_client_reads_a_result_stored_by_a_worker() -> None:
+    storage = MemoryStorage()
+    with SyncClient(storage) as client:
+        task_id = client.dispatch(Invoice(number=7))
+        asyncio.run(complete_with(storage, '{"paid": true}'))
+
+        assert client.result(task_id) == {"paid": True}
+        with pytest.raises(TaskNotFoundError):
+            client.result(uuid4())
+
+
+async def complete_with(storage: MemoryStorage, result: str) -> None:
+    """What a worker elsewhere does: claim the task and store its outcome and result."""
+    now = datetime.now(UTC)
+    [record] = (await storage.claim(owner="w", queues=["default"], now=now, limit=1, lease_until=now)).tasks
+    outcome = Outcome(record.id, "w", record.fence, TaskStatus.completed, now, ending="completed", result=result)
+    assert await storage.finish([outcome]) == [True]
 
 
 def test_sync_client_reports_bad_input_like_the_async_app() -> None:
