@@ -88,10 +88,12 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class ClaimResult:
-    """Tasks claimed for a worker, and when the next claimable task of those queues falls due (None: none)."""
+    """Tasks claimed for a worker, when the next claimable task of those queues falls due (None: none), and
+    which of the queues asked for are paused (nothing of them was claimed)."""
 
     tasks: list[TaskRecord]
     next_due: datetime | None
+    paused: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +179,7 @@ class Storage(Protocol):
         priority (higher first), then due time, then dispatch order. Each claimed task becomes ``in_progress``
         with ``owner``, ``lease_until``, ``started_at = now``, ``attempts + 1`` and ``fence + 1``. No task is
         ever claimed by two owners at once. Queues paused by :meth:`set_queue_paused` are skipped, checked in
-        the claim's own transaction; ``next_due`` ignores them too.
+        the claim's own transaction, and named in the result; ``next_due`` ignores them.
         """
 
     async def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:

@@ -217,8 +217,9 @@ class MemoryStorage:
         """Take up to ``limit`` due tasks; see :meth:`evertask.storage.base.Storage.claim`."""
         now_ts = now.timestamp()
         claimed: list[TaskRecord] = []
-        if self._paused:
-            queues = [queue for queue in queues if queue not in self._paused]
+        paused = self._paused.intersection(queues) if self._paused else frozenset()
+        if paused:
+            queues = [queue for queue in queues if queue not in paused]
         for queue in queues:
             self._promote_due(queue, now_ts)
             ready = self._ready.get(queue)
@@ -237,7 +238,7 @@ class MemoryStorage:
                 row.fence += 1
                 row.version += 1
                 claimed.append(row.record())
-        return ClaimResult(claimed, self._next_due(queues))
+        return ClaimResult(claimed, self._next_due(queues), frozenset(paused))
 
     def _promote_due(self, queue: str, now_ts: float) -> None:
         waiting = self._waiting.get(queue)

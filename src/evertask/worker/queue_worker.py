@@ -145,6 +145,9 @@ class QueueWorker:
             limit=limit,
             lease_until=now + self._lease,
         )
+        paused = self.queue.name in result.paused
+        if paused is not self.backlog.paused:
+            self.backlog.set_paused(paused)
         for record in result.tasks:
             self.backlog.discard(record.id)
         if result.tasks:
