@@ -31,6 +31,7 @@ TABLES = (
     "evertask_task_attempts",
     "evertask_tasks",
     "evertask_rate_buckets",
+    "evertask_rate_reservations",
     "evertask_queues",
     "evertask_workers",
 )

@@ -4,6 +4,10 @@ While one flush is in flight, new items gather; the next flush takes them all. O
 (no added latency: the flush starts on the next loop iteration); a thousand concurrent callers pay a handful.
 Items either come with a future the caller awaits (:meth:`GroupCommitter.submit`), or are pushed without
 waiting (:meth:`GroupCommitter.push`), their results then handed to the ``on_result`` callback.
+
+One item's fault must not fail the others it happened to share a flush with: given ``isolate``, a failed flush
+of several items whose error ``isolate`` accepts is retried one item at a time, and only the items that fail
+alone get an error.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ class GroupCommitter(Generic[In, Out]):
         max_batch: int = 1000,
         on_result: Callable[[In, Out], None] | None = None,
         on_error: Callable[[Sequence[In], Exception], None] | None = None,
+        isolate: Callable[[Exception], bool] | None = None,
     ) -> None:
         self._flush = flush
+        self._isolate = isolate
         self._max_batch = max_batch
         self._on_result = on_result
         self._on_error = on_error
@@ -64,16 +70,37 @@ class GroupCommitter(Generic[In, Out]):
                 try:
                     results = await self._flush(items)
                 except Exception as exc:
-                    self._failed(items, futures, exc)
+                    isolate = self._isolate
+                    if len(items) > 1 and isolate is not None and isolate(exc):
+                        await self._one_by_one(items, futures, isolate)
+                    else:
+                        self._failed(items, futures, exc)
                     continue
-                for item, future, result in zip(items, futures, results, strict=True):
-                    if future is None:
-                        if self._on_result is not None:
-                            self._on_result(item, result)
-                    elif not future.done():
-                        future.set_result(result)
+                self._delivered(items, futures, results)
         finally:
             self._runner = None
+
+    async def _one_by_one(
+        self, items: list[In], futures: list[asyncio.Future[Out] | None], isolate: Callable[[Exception], bool]
+    ) -> None:
+        for index, (item, future) in enumerate(zip(items, futures, strict=True)):
+            try:
+                results = await self._flush([item])
+            except Exception as exc:
+                if not isolate(exc):  # e.g. the database went away meanwhile: the rest would fail the same way
+                    self._failed(items[index:], futures[index:], exc)
+                    return
+                self._failed([item], [future], exc)
+            else:
+                self._delivered([item], [future], results)
+
+    def _delivered(self, items: list[In], futures: list[asyncio.Future[Out] | None], results: Sequence[Out]) -> None:
+        for item, future, result in zip(items, futures, results, strict=True):
+            if future is None:
+                if self._on_result is not None:
+                    self._on_result(item, result)
+            elif not future.done():
+                future.set_result(result)
 
     def _failed(self, items: list[In], futures: list[asyncio.Future[Out] | None], exc: Exception) -> None:
         for future in futures:

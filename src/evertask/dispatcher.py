@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict
 from uuid import UUID
 
@@ -14,14 +15,26 @@ from evertask.batching import GroupCommitter
 from evertask.errors import (
     InvalidScheduleError,
     InvalidTaskKeyError,
+    PayloadTooLargeError,
     QueueFullError,
+    StorageBusyError,
     StorageError,
+    StorageUnavailableError,
+    TaskValidationError,
     UnknownQueueError,
 )
 from evertask.events import EventBus, TaskDispatched, TaskDropped
 from evertask.ids import new_task_id
+from evertask.limits import (
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    LATEST_DUE_TIME,
+    MAX_KEY_LENGTH,
+    MAX_PRIORITY,
+    MIN_PRIORITY,
+    text_problem,
+)
 from evertask.queues import DEFAULT_QUEUE, RECURRING_QUEUE, ResolvedQueue
-from evertask.registry import Registry
+from evertask.registry import Registry, storable_task_name
 from evertask.serialization import dump_payload
 from evertask.storage.base import NewTask, Storage
 from evertask.task import Task, TaskStatus
@@ -47,7 +60,6 @@ class DispatchOptions(BatchOptions, total=False):
     key: str | None
 
 
-MAX_KEY_LENGTH = 200
 logger = logging.getLogger("evertask")
 
 
@@ -70,7 +82,7 @@ class Dispatcher:
         self._events = events
         self._now = now
         self._worker = worker
-        self._committer: GroupCommitter[NewTask, UUID] = GroupCommitter(storage.add)
+        self._committer: GroupCommitter[NewTask, UUID] = GroupCommitter(storage.add, isolate=_isolate)
         self.throw_if_unable_to_persist = True
         """Whether a storage failure at dispatch raises (else the task runs in this process's memory only)."""
         self.require_handlers = True
@@ -90,25 +102,38 @@ class Dispatcher:
         queue: str | None = None,
         priority: int = 0,
     ) -> NewTask:
-        """Validate a dispatch and build the row to store; raises a clear error and stores nothing."""
+        """Validate a dispatch and build the row to store; raises a clear error and stores nothing.
+
+        Every value is checked against what all backends store (:mod:`evertask.limits`), so a bad one fails
+        here, alone, instead of failing the group commit it would have joined.
+        """
         task_type, handler_queue = self._type_of(task)
-        payload = dump_payload(task)
+        payload = dump_payload(task, task_type)
+        limit = getattr(self._storage, "max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)
+        if len(payload) > limit:
+            raise PayloadTooLargeError(task_type, len(payload), limit)
         scheduled_at, schedule_json = _due_time(now, delay, at, recurring)
         queue_name = queue or handler_queue or (RECURRING_QUEUE if recurring is not None else DEFAULT_QUEUE)
         if queue_name not in self._queues:
             raise UnknownQueueError(queue_name)
-        if key is not None and len(key) > MAX_KEY_LENGTH:
-            raise InvalidTaskKeyError(key, f"{len(key)} characters; the limit is {MAX_KEY_LENGTH}")
+        if key is not None:
+            key = _key(key)
+        if not isinstance(priority, int) or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+            raise TaskValidationError(
+                task_type,
+                f"priority must be an int from {MIN_PRIORITY} to {MAX_PRIORITY} (32 bits, what every backend "
+                f"stores), not {_shown(priority)}",
+            )
         return NewTask(
             id=new_task_id(),
             type=task_type,
-            payload=payload,
+            payload=payload.decode(),
             queue=queue_name,
             created_at=now,
             scheduled_at=scheduled_at,
             status=TaskStatus.queued if scheduled_at <= now else TaskStatus.pending,
             priority=priority,
-            key=key or None,
+            key=key,
             schedule=schedule_json,
         )
 
@@ -117,7 +142,7 @@ class Dispatcher:
         if name in self._registry or self.require_handlers:
             registration = self._registry.get(name)
             return registration.name, registration.queue
-        return name, None
+        return storable_task_name(type(task)), None
 
     async def dispatch(
         self,
@@ -245,18 +270,46 @@ def _due_time(
             raise InvalidScheduleError(delay, "delay must be a datetime.timedelta")
         if delay < timedelta(0):
             raise InvalidScheduleError(delay, "a delay cannot be negative")
+        if delay > LATEST_DUE_TIME - now:
+            raise InvalidScheduleError(delay, _TOO_LATE)
         return now + delay, None
     if at is not None:
         if not isinstance(at, datetime):
             raise InvalidScheduleError(at, "at must be a datetime.datetime")
         if at.tzinfo is None or at.utcoffset() is None:
             raise InvalidScheduleError(at, "a naive datetime is ambiguous; give it a tzinfo (e.g. UTC)")
-        return max(at.astimezone(now.tzinfo), now), None
+        if at > LATEST_DUE_TIME:  # compared before any conversion: near year 1 or 9999 that would overflow
+            raise InvalidScheduleError(at, _TOO_LATE)
+        return (now if at <= now else at.astimezone(UTC)), None
     assert recurring is not None  # neither delay nor at, and not all three None
     first = recurring.first_run(now)
     if first is None:
         raise InvalidScheduleError(recurring.describe(), "the schedule has no occurrence after now")
     return max(first, now), _schedule_json(recurring)
+
+
+_TOO_LATE = f"the task would be due after {LATEST_DUE_TIME.isoformat()}, the latest time storage keeps"
+
+
+def _key(key: str) -> str | None:
+    """The key to store: None for a blank one (as in EverTask, an empty or all-whitespace key is no key)."""
+    if isinstance(key, str) and not key.strip():
+        return None
+    problem = text_problem(key, MAX_KEY_LENGTH)
+    if problem is not None:
+        raise InvalidTaskKeyError(key, problem)
+    return key
+
+
+def _shown(value: object) -> str:
+    return reprlib.repr(value) if isinstance(value, int) else type(value).__name__
+
+
+def _isolate(exc: Exception) -> bool:
+    """Whether a group commit that failed with ``exc`` is retried one dispatch at a time, so that only the
+    dispatch at fault fails. Not when the database is out of reach or (SQLite) locked by another process past
+    ``busy_timeout``: every retry would wait as long and fail too."""
+    return not isinstance(exc, StorageUnavailableError | StorageBusyError)
 
 
 def _schedule_json(schedule: Schedule) -> str:

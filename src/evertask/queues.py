@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Final, Literal
 
 from evertask.errors import ConfigurationError
+from evertask.limits import MAX_QUEUE_NAME_LENGTH, text_problem
 from evertask.retry import RetryPolicy
 
 WhenFull = Literal["wait", "raise", "fallback_to_default", "drop_oldest", "drop_newest"]
@@ -75,8 +76,13 @@ def resolve_queues(
     default_timeout: timedelta | None,
     default_retry: RetryPolicy,
 ) -> dict[str, ResolvedQueue]:
-    """Every configured queue plus the built-in ``default`` and ``recurring`` ones, defaults filled in."""
+    """Every configured queue plus the built-in ``default`` and ``recurring`` ones, defaults filled in; a name no
+    backend could store (see :mod:`evertask.limits`) is a :class:`ConfigurationError`."""
     configured = {DEFAULT_QUEUE: Queue(), RECURRING_QUEUE: Queue(), **(queues or {})}
+    for name in configured:
+        problem = text_problem(name, MAX_QUEUE_NAME_LENGTH)
+        if problem is not None:
+            raise ConfigurationError(f"queue name {name!r}: {problem}")
     return {
         name: ResolvedQueue(
             name=name,

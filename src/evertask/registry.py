@@ -8,8 +8,9 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-from evertask.errors import HandlerAlreadyRegisteredError, UnknownTaskTypeError
+from evertask.errors import ConfigurationError, HandlerAlreadyRegisteredError, UnknownTaskTypeError
 from evertask.handler import Handler, SyncHandler, _HandlerSettings, task_type_of
+from evertask.limits import MAX_TYPE_NAME_LENGTH, text_problem
 from evertask.ratelimit import RateLimit
 from evertask.retry import RetryPolicy
 from evertask.task import Task
@@ -32,6 +33,14 @@ class Registration:
     rate_limit: RateLimit | None
 
 
+def storable_task_name(task_cls: type[Task]) -> str:
+    """The name ``task_cls`` is stored under; :class:`ConfigurationError` if no backend could store it."""
+    problem = text_problem(task_cls.task_name, MAX_TYPE_NAME_LENGTH)
+    if problem is not None:
+        raise ConfigurationError(f"task type name {task_cls.task_name!r} of {task_cls.__qualname__}: {problem}")
+    return task_cls.task_name
+
+
 class Registry:
     """Maps task type names to their registration."""
 
@@ -41,7 +50,7 @@ class Registry:
     def register(self, handler_cls: type[Any]) -> Registration:
         """Register a handler class; a second handler for the same task type is an error."""
         task_cls = task_type_of(handler_cls)
-        name = task_cls.task_name
+        name = storable_task_name(task_cls)
         if name in self._by_name:
             raise HandlerAlreadyRegisteredError(name)
         registration = Registration(

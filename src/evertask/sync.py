@@ -62,6 +62,10 @@ class SyncClient:
         """The stored task, or None."""
         return self._call(self.app.get(task_id))
 
+    def result(self, task_id: UUID) -> Any:
+        """The value the task's handler returned, decoded (see :meth:`EverTask.result`)."""
+        return self._call(self.app.result(task_id))
+
     def wait(self, task_id: UUID, timeout: float | None = None) -> TaskRecord:
         """Block until the task reaches a final status (polling storage) and return it."""
         return self._call(self.app.wait(task_id, timeout=timeout, poll_interval=0.2))

@@ -37,6 +37,7 @@ step = st.one_of(
                 st.sampled_from(QUEUES),
                 st.integers(0, 2),
                 st.integers(-5, 20),
+                st.sampled_from([None, '{"every": 60}']),
             ),
             min_size=1,
             max_size=3,
@@ -56,7 +57,7 @@ step = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, 50)),
     st.tuples(st.just("reschedule"), st.integers(0, 50), st.sampled_from([S.pending, S.paused]), st.integers(0, 30)),
     st.tuples(st.just("tick"), st.integers(1, 40)),
-    st.tuples(st.just("token"), st.sampled_from(["x", "y"])),
+    st.tuples(st.just("token"), st.sampled_from(["x", "y"]), st.sampled_from([None, 0, 1, 2])),
     st.tuples(st.just("purge"), st.integers(0, 2)),
 )
 
@@ -69,6 +70,7 @@ class Twins:
         self.now = T0
         self.ids: list[uuid.UUID] = []
         self.claimed: list[TaskRecord] = []
+        self.holders = [uuid.uuid4() for _ in range(3)]
 
     async def same(self, call: Callable[[Storage], Awaitable[Any]]) -> Any:
         expected, actual = [await call(storage) for storage in self.storages]
@@ -82,7 +84,7 @@ class Twins:
         kind, *args = op
         await getattr(self, kind)(*args)
 
-    async def add(self, specs: list[tuple[str | None, str, int, int]]) -> None:
+    async def add(self, specs: list[tuple[str | None, str, int, int, str | None]]) -> None:
         tasks = [
             NewTask(
                 uuid.uuid4(),
@@ -94,8 +96,9 @@ class Twins:
                 S.queued if due <= 0 else S.pending,
                 priority,
                 key,
+                schedule,
             )
-            for n, (key, queue, priority, due) in enumerate(specs)
+            for n, (key, queue, priority, due, schedule) in enumerate(specs)
         ]
         self.ids += await self.same(lambda s: s.add(tasks))
 
@@ -144,8 +147,9 @@ class Twins:
     async def tick(self, seconds: int) -> None:
         self.now += timedelta(seconds=seconds)
 
-    async def token(self, bucket: str) -> None:
-        await self.same(lambda s: s.take_token(bucket, now=self.now, rate=0.5, capacity=2))
+    async def token(self, bucket: str, holder: int | None) -> None:
+        held = None if holder is None else self.holders[holder]
+        await self.same(lambda s: s.take_token(bucket, now=self.now, rate=0.5, capacity=2, holder=held, horizon=30))
 
     async def purge(self, days: int) -> None:
         policy = RetentionPolicy(completed_tasks_days=days / 86_400 * 30, history_days=days / 86_400 * 60)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
 from evertask.storage import Storage
 from evertask.task import TaskStatus
 from tests.contract.helpers import FINAL, T0, WAITING, add_in_status, add_one, at, new_task
+
+SERIES = '{"every": 60}'
 
 
 async def test_key_of_running_task_returns_its_id_and_changes_nothing(storage: Storage) -> None:
@@ -117,3 +120,58 @@ async def test_concurrent_replacements_of_a_final_task_end_with_one_task(
 
     assert len(set(ids)) == 1
     assert await storage.count_by_status() == {TaskStatus.queued: 1}
+
+
+@pytest.mark.parametrize("status", [*WAITING, TaskStatus.paused])
+async def test_a_one_shot_with_the_key_of_a_series_changes_nothing_and_warns(
+    storage: Storage, status: TaskStatus, caplog: pytest.LogCaptureFixture
+) -> None:
+    series = await add_in_status(storage, status, key="k", schedule=SERIES)
+    before = await storage.get(series)
+
+    with caplog.at_level(logging.WARNING, logger="evertask"):
+        again = await add_one(storage, key="k", payload='{"secret": "hunter2"}', scheduled_at=at(10))
+
+    assert again == series
+    assert await storage.get(series) == before
+    assert await storage.count_by_status() == {status: 1}
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "never becomes a one-shot" in warning.getMessage()
+    assert "'k'" in warning.getMessage()
+    assert str(series) in warning.getMessage()
+    assert "hunter2" not in caplog.text
+
+
+async def test_a_one_shot_after_a_series_in_one_batch_leaves_the_series(storage: Storage) -> None:
+    series = new_task(key="k", payload="1", schedule=SERIES)
+    one_shot = new_task(key="k", payload="2", scheduled_at=at(5))
+
+    assert await storage.add([series, one_shot]) == [series.id, series.id]
+
+    record = await storage.get(series.id)
+    assert record is not None
+    assert (record.payload, record.schedule, record.scheduled_at) == ("1", SERIES, T0)
+
+
+async def test_a_series_with_the_key_of_a_waiting_one_shot_takes_it_over_in_place(storage: Storage) -> None:
+    one_shot = await add_in_status(storage, TaskStatus.pending, key="k")
+
+    again = await add_one(storage, key="k", payload='{"new": 1}', schedule=SERIES, scheduled_at=at(60))
+
+    assert again == one_shot
+    record = await storage.get(one_shot)
+    assert record is not None
+    assert (record.payload, record.schedule, record.scheduled_at) == ('{"new": 1}', SERIES, at(60))
+
+
+@pytest.mark.parametrize("status", FINAL)
+async def test_a_one_shot_with_the_key_of_a_finished_series_replaces_it(storage: Storage, status: TaskStatus) -> None:
+    series = await add_in_status(storage, status, key="k", schedule=SERIES)
+
+    replacement = await add_one(storage, key="k")
+
+    assert replacement != series
+    assert await storage.get(series) is None
+    record = await storage.get(replacement)
+    assert record is not None
+    assert record.schedule is None

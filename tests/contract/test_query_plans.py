@@ -1,4 +1,4 @@
-"""Pages of finished tasks read one range of a query index (migration 0006), in order: no sort of every
+"""Pages of finished tasks read one range of a query index (migration 0007), in order: no sort of every
 matching task, however many are stored; counts per queue read indexes, never the whole table. Checked in the
 database's own plan, on SQLite and PostgreSQL."""
 

@@ -17,7 +17,7 @@ async def test_a_paused_queue_is_not_claimed_and_reports_no_due_time(storage: St
 
     result = await storage.claim(owner="w", queues=["mail"], now=at(1), limit=10, lease_until=at(60))
 
-    assert (result.tasks, result.next_due) == ([], None)
+    assert (result.tasks, result.next_due, result.paused) == ([], None, {"mail"})
     record = await storage.get(waiting)
     assert record is not None
     assert record.status is S.queued
@@ -28,8 +28,9 @@ async def test_a_resumed_queue_is_claimed_again(storage: Storage) -> None:
     await storage.set_queue_paused("mail", paused=True, now=T0, actor=None)
 
     await storage.set_queue_paused("mail", paused=False, now=at(1), actor=None)
+    result = await storage.claim(owner="w", queues=["mail"], now=at(2), limit=10, lease_until=at(60))
 
-    assert [r.id for r in await claim(storage, queues=("mail",), now=at(2))] == [task_id]
+    assert ([r.id for r in result.tasks], result.paused) == ([task_id], frozenset())
 
 
 async def test_dispatch_stores_into_a_paused_queue(storage: Storage) -> None:
@@ -51,7 +52,7 @@ async def test_other_queues_are_claimed_as_usual(storage: Storage) -> None:
     result = await storage.claim(owner="w", queues=["mail", "reports"], now=at(1), limit=10, lease_until=at(60))
 
     assert [r.id for r in result.tasks] == [other]
-    assert result.next_due == at(30)
+    assert (result.next_due, result.paused) == (at(30), {"mail"})
     assert later not in [r.id for r in result.tasks]
 
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
+import traceback
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from evertask.errors import ConfigurationError, StorageError, StorageUnavailableError
-from evertask.storage import MemoryStorage, Storage
+from evertask.ratelimit import RESERVATION_TTL
+from evertask.storage import MemoryStorage, RetentionPolicy, Storage
 from evertask.storage.sql import SqliteStorage, SqlStorage, storage_from_url
 from evertask.storage.sql.attempts import Progress
 from evertask.storage.sql.engine import driver_url
@@ -179,3 +185,36 @@ async def test_many_storages_share_one_database_without_errors(backend: Backend,
     finally:
         for other in others:
             await other.close()
+
+
+@pytest.mark.parametrize("backend", SQL, indirect=True)
+async def test_a_failed_write_carries_no_payload_values_in_its_error_or_its_causes(
+    backend: Backend, storage: Storage
+) -> None:
+    secret = "SECRET-4711"
+    fields: dict[str, Any] = {"key": "keyed: the SQLAlchemy path", "payload": json.dumps({"iban": secret})}
+    if backend.name == "sqlite":  # SQLite stores over-long text: make the insert fail on purpose
+        with closing(sqlite3.connect(backend.url.removeprefix("sqlite:///"))) as conn:
+            conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON evertask_tasks BEGIN SELECT nope(); END")
+    else:
+        fields["queue"] = "q" * 300  # longer than the column: refused by the server
+
+    with pytest.raises(StorageError) as caught:
+        await storage.add([new_task(**fields)])
+
+    assert secret not in "".join(traceback.format_exception(caught.value))  # a logged traceback shows all this
+
+
+async def test_purge_deletes_reservations_past_their_ttl(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.db"
+    storage = SqliteStorage(path)
+    await storage.open()
+    try:
+        for _ in range(3):  # one permit taken, two slots reserved
+            await storage.take_token("api", now=T0, rate=1.0, capacity=1, holder=uuid.uuid4(), horizon=60)
+        await storage.purge(now=T0 + RESERVATION_TTL + timedelta(seconds=1.5), policy=RetentionPolicy())
+        with sqlite3.connect(path) as db:
+            (left,) = db.execute("SELECT count(*) FROM evertask_rate_reservations").fetchone()
+    finally:
+        await storage.close()
+    assert left == 1  # the slot at 2 s is kept until its own TTL is over

@@ -18,6 +18,7 @@ from evertask.context import TaskContext
 from evertask.handler import Handler
 from evertask.mediator.mediator import Mediator
 from evertask.mediator.messages import Command, Notification
+from evertask.serialization import dump_payload, load_stored
 from evertask.task import Task
 
 
@@ -48,7 +49,7 @@ class DeferredMessageHandler(Handler[DeferredMessage]):
 
     async def handle(self, task: DeferredMessage, ctx: TaskContext) -> None:
         message_class = self._mediator.registry.message_type(task.message_type)
-        message = message_class.model_validate_json(task.payload)
+        message = load_stored(message_class, task.payload, task.message_type)
         if isinstance(message, Notification):
             await self._mediator.publish(message)
         elif isinstance(message, Command):
@@ -72,5 +73,6 @@ async def defer(
         mediator.registry.message_type(message.message_name)
     else:
         raise TypeError(f"only commands and notifications can be deferred, not {type(message).__qualname__}")
-    task = DeferredMessage(message_type=message.message_name, payload=message.model_dump_json())
+    payload = dump_payload(message, message.message_name)  # the message must load back when the task runs
+    task = DeferredMessage(message_type=message.message_name, payload=payload.decode())
     return await app.dispatch(task, delay=delay, at=at)

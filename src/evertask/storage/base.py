@@ -12,6 +12,10 @@ Rules every backend keeps:
 A backend may also offer ``wakeups(wake) -> object | None``: a listener with ``start()`` and ``async stop()``
 that calls ``wake(queue)`` when another process stores tasks (PostgreSQL's LISTEN/NOTIFY does). Storing and
 waking stay two jobs: without it, workers find such tasks within their poll interval.
+
+A backend may declare ``max_payload_bytes``: the largest payload JSON (UTF-8 bytes) it stores; dispatch refuses
+larger ones with :class:`~evertask.errors.PayloadTooLargeError` (16 MiB if it declares none). The other values
+it must store are those of :mod:`evertask.limits`, which dispatch checks before calling :meth:`Storage.add`.
 """
 
 from __future__ import annotations
@@ -95,10 +99,12 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class ClaimResult:
-    """Tasks claimed for a worker, and when the next claimable task of those queues falls due (None: none)."""
+    """Tasks claimed for a worker, when the next claimable task of those queues falls due (None: none), and
+    which of the queues asked for are paused (nothing of them was claimed)."""
 
     tasks: list[TaskRecord]
     next_due: datetime | None
+    paused: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +160,13 @@ class Storage(Protocol):
     async def add(self, tasks: Sequence[NewTask]) -> list[UUID]:
         """Store ``tasks`` durably in one transaction and return their ids in order.
 
-        A task with a ``key`` that another stored task already has follows the key rules: that task
-        ``in_progress`` -> its id is returned and nothing changes; ``pending``/``queued``/``service_stopped``/
-        ``paused`` -> its payload, queue, priority, schedule and due time are replaced in place (a paused task
-        stays paused), its id returned;
-        final -> it is deleted (with its history) and the new task stored. Two concurrent adds with one key
-        end with exactly one task.
+        A task with a ``key`` that another stored task already has follows the key rules
+        (:func:`evertask.storage.key_rules.on_taken_key`): that task ``in_progress`` -> its id is returned and
+        nothing changes; ``pending``/``queued``/``service_stopped``/``paused`` -> its payload, queue, priority,
+        schedule and due time are replaced in place (a paused task stays paused; a one-shot may become
+        recurring), its id returned, except that a recurring task never becomes a one-shot: a task without a
+        schedule leaves it unchanged, its id is returned and a warning logged; final -> it is deleted (with its
+        history) and the new task stored. Two concurrent adds with one key end with exactly one task.
         """
 
     async def get(self, task_id: UUID) -> TaskRecord | None:
@@ -183,7 +190,7 @@ class Storage(Protocol):
         priority (higher first), then due time, then dispatch order. Each claimed task becomes ``in_progress``
         with ``owner``, ``lease_until``, ``started_at = now``, ``attempts + 1`` and ``fence + 1``. No task is
         ever claimed by two owners at once. Queues paused by :meth:`set_queue_paused` are skipped, checked in
-        the claim's own transaction; ``next_due`` ignores them too.
+        the claim's own transaction, and named in the result; ``next_due`` ignores them.
         """
 
     async def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
@@ -252,11 +259,25 @@ class Storage(Protocol):
         ``scheduled_at`` with ``status`` (``pending`` or ``paused``), recording the change of status if any;
         False if the task is running, final or unknown."""
 
-    async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
-        """Take one token from the rate-limit bucket named ``bucket``, atomically across every process sharing
+    async def take_token(
+        self,
+        bucket: str,
+        *,
+        now: datetime,
+        rate: float,
+        capacity: int,
+        holder: UUID | None = None,
+        horizon: float = 0.0,
+    ) -> float:
+        """Take one permit from the rate-limit bucket named ``bucket``, atomically across every process sharing
         this storage (the arithmetic is :func:`evertask.ratelimit.take_token`; a bucket never seen is full).
 
-        Returns 0.0 if a token was taken, else the seconds until one will be there (nothing is taken).
+        Returns 0.0 if the caller may go ahead, else the seconds to wait. With a ``holder`` (the task's id) and
+        a ``horizon`` > 0, an over-budget take reserves the next free slot for the holder if it is at most
+        ``horizon`` seconds away (the bucket moves on by one interval, so the next caller gets the slot after),
+        and the holder's next take at or after that slot goes ahead without taking again; one before it is told
+        to wait for the same slot. A reservation not used within ``RESERVATION_TTL`` of its slot is forgotten
+        (``purge`` deletes it). Without a reservation nothing is taken from an over-budget bucket.
         """
 
     async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:

@@ -17,7 +17,8 @@ from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from evertask.ratelimit import Bucket, take_token
+from evertask.limits import DEFAULT_MAX_PAYLOAD_BYTES, payload_limit
+from evertask.ratelimit import RESERVATION_TTL, Bucket, take_token
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -30,6 +31,7 @@ from evertask.storage.base import (
     TaskQuery,
 )
 from evertask.storage.executions import LEASE_EXPIRED, ended_attempt, lost_attempt
+from evertask.storage.key_rules import on_taken_key
 from evertask.storage.memory_ops import MemoryOperations, count_by_status, list_tasks
 from evertask.storage.records import AttemptRecord, QueueState, WorkerInfo
 from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
@@ -80,7 +82,9 @@ class MemoryStorage(MemoryOperations):
     group_commit = False
     """Writes cost no I/O, so callers gain nothing by batching them (see ``Storage.group_commit``)."""
 
-    def __init__(self, *, audit: AuditLevel = "full") -> None:
+    def __init__(self, *, audit: AuditLevel = "full", max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        self.max_payload_bytes = payload_limit(max_payload_bytes)
+        """The largest payload JSON accepted, in UTF-8 bytes (dispatch raises PayloadTooLargeError above it)."""
         self._rows: dict[UUID, _Row] = {}
         self._keys: dict[str, UUID] = {}
         self._audit = AuditFilter(audit)
@@ -90,6 +94,7 @@ class MemoryStorage(MemoryOperations):
         self._ready: dict[str, list[tuple[int, float, int, int, _Row]]] = {}
         self._seq = count()
         self._buckets: dict[str, Bucket] = {}
+        self._reservations: dict[tuple[str, UUID], datetime] = {}  # (bucket, holder) -> its reserved slot
         self._queue_states: dict[str, QueueState] = {}
         self._paused: set[str] = set()
         self._workers: dict[str, WorkerInfo] = {}
@@ -109,13 +114,13 @@ class MemoryStorage(MemoryOperations):
             existing_id = self._keys.get(task.key)
             existing = self._rows.get(existing_id) if existing_id else None
             if existing is not None:
-                if existing.status is TaskStatus.in_progress:
+                action = on_taken_key(task, existing.id, existing.status, existing.schedule is not None)
+                if action == "keep":
                     return existing.id
-                if existing.status.is_final:
-                    self._delete(existing)
-                else:
+                if action == "update":
                     self._update_waiting(existing, task)
                     return existing.id
+                self._delete(existing)
         row = _Row(
             id=task.id,
             type=task.type,
@@ -200,8 +205,9 @@ class MemoryStorage(MemoryOperations):
         """Take up to ``limit`` due tasks; see :meth:`evertask.storage.base.Storage.claim`."""
         now_ts = now.timestamp()
         claimed: list[TaskRecord] = []
-        if self._paused:
-            queues = [queue for queue in queues if queue not in self._paused]
+        paused = self._paused.intersection(queues) if self._paused else frozenset()
+        if paused:
+            queues = [queue for queue in queues if queue not in paused]
         for queue in queues:
             self._promote_due(queue, now_ts)
             ready = self._ready.get(queue)
@@ -220,7 +226,7 @@ class MemoryStorage(MemoryOperations):
                 row.fence += 1
                 row.version += 1
                 claimed.append(row.record())
-        return ClaimResult(claimed, self._next_due(queues))
+        return ClaimResult(claimed, self._next_due(queues), frozenset(paused))
 
     def _promote_due(self, queue: str, now_ts: float) -> None:
         waiting = self._waiting.get(queue)
@@ -414,13 +420,32 @@ class MemoryStorage(MemoryOperations):
         self._enqueue(row)
         return True
 
-    async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
-        """Take one token from a rate-limit bucket (at most ``max_buckets`` are tracked, least recent dropped)."""
-        state, wait = take_token(self._buckets.pop(bucket, None), now=now, rate=rate, capacity=capacity)
-        self._buckets[bucket] = state  # re-inserted last: the dict's order is least recently used first
-        if len(self._buckets) > self.max_buckets:
-            del self._buckets[next(iter(self._buckets))]  # an untracked bucket counts as full: lenient, bounded
-        return wait
+    async def take_token(
+        self,
+        bucket: str,
+        *,
+        now: datetime,
+        rate: float,
+        capacity: int,
+        holder: UUID | None = None,
+        horizon: float = 0.0,
+    ) -> float:
+        """Take one permit from a rate-limit bucket, or reserve the holder's slot; see
+        :meth:`evertask.storage.base.Storage.take_token`. At most ``max_buckets`` buckets (and as many
+        reservations) are tracked, the least recently used dropped."""
+        slot = (bucket, holder) if holder is not None else None
+        reserved = self._reservations.pop(slot, None) if slot is not None else None
+        state = self._buckets.pop(bucket, None)
+        take = take_token(state, reserved, now=now, rate=rate, capacity=capacity, horizon=horizon)
+        if take.bucket is not None:
+            self._buckets[bucket] = take.bucket  # re-inserted last: the dict's order is least recently used first
+            if len(self._buckets) > self.max_buckets:
+                del self._buckets[next(iter(self._buckets))]  # an untracked bucket counts as full: lenient, bounded
+        if slot is not None and take.reserved is not None:
+            self._reservations[slot] = take.reserved
+            if len(self._reservations) > self.max_buckets:
+                del self._reservations[next(iter(self._reservations))]  # its holder takes anew: strict, bounded
+        return take.wait
 
     async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
         """Delete finished tasks and history older than ``policy`` allows."""
@@ -436,4 +461,6 @@ class MemoryStorage(MemoryOperations):
             for row in self._rows.values():
                 row.history = [change for change in row.history if change[2] >= cutoff]
                 row.executions = [attempt for attempt in row.executions if attempt.finished_at >= cutoff]
+        expired = now - RESERVATION_TTL
+        self._reservations = {held: at for held, at in self._reservations.items() if at >= expired}
         return removed

@@ -33,7 +33,8 @@ class WorkerSettings:
     """Timings of the worker. The defaults recover a dead worker's tasks in about ``lease`` (10 s)."""
 
     heartbeat_interval: float = 2.0
-    """Seconds between heartbeats (lease renewal, remote cancellations, reaping dead workers' tasks)."""
+    """Seconds between heartbeats (lease renewal, the worker's registry row, remote cancellations, reaping dead
+    workers' tasks and registry rows)."""
     lease: timedelta = timedelta(seconds=10)
     """How long a claim stays valid without a heartbeat: a worker silent this long is presumed dead."""
     poll_interval: float = 1.0

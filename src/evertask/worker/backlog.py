@@ -13,24 +13,34 @@ class Backlog:
     Dispatchers waiting for room queue up in FIFO order. Once the backlog is full they are woken in groups:
     when it has drained to a low-water mark, as many as there is room for, at once. Waking one per freed place
     would make every dispatch sleep and wake once; a group costs one wake-up per quarter of the capacity.
+
+    A paused queue is never full: nothing drains it until it is resumed, so waiting for room would hold
+    dispatchers until then, while dispatch must still store into it.
     """
 
-    __slots__ = ("_ids", "_low_water", "_waiters", "capacity")
+    __slots__ = ("_ids", "_low_water", "_waiters", "capacity", "paused")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
+        self.paused = False
         self._low_water = capacity - max(1, capacity // 4)
         self._ids: dict[UUID, None] = {}  # a dict keeps insertion order and removes any id in O(1)
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     @property
     def full(self) -> bool:
-        """Whether ``capacity`` tasks wait (or dispatchers already queue for room)."""
-        return len(self._ids) >= self.capacity or bool(self._waiters)
+        """Whether ``capacity`` tasks wait (or dispatchers already queue for room), the queue running."""
+        return not self.paused and (len(self._ids) >= self.capacity or bool(self._waiters))
+
+    def set_paused(self, paused: bool) -> None:
+        """The queue was found paused (or running again): a pause lets every waiting dispatcher through."""
+        self.paused = paused
+        if paused:
+            self._wake(len(self._waiters))
 
     async def wait_for_room(self) -> None:
-        """Return once there is room; callers are served first come, first served."""
-        while len(self._ids) >= self.capacity or self._waiters:
+        """Return once there is room (or the queue is paused); callers are served first come, first served."""
+        while not self.paused and (len(self._ids) >= self.capacity or self._waiters):
             future = asyncio.get_running_loop().create_future()
             self._waiters.append(future)
             try:
@@ -38,7 +48,7 @@ class Backlog:
             except BaseException:
                 self._remove(future)
                 raise
-            if len(self._ids) < self.capacity:
+            if self.paused or len(self._ids) < self.capacity:
                 return
 
     def _remove(self, future: asyncio.Future[None]) -> None:

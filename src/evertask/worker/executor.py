@@ -31,6 +31,7 @@ from evertask.registry import Registration, Registry
 from evertask.results import dump_result
 from evertask.serialization import load_payload
 from evertask.task import Task, TaskRecord
+from evertask.worker.deadline import Deadline
 from evertask.worker.outcomes import OutcomeRecorder, Verdict
 
 logger = logging.getLogger("evertask.worker")
@@ -40,7 +41,9 @@ StopReason = Literal["cancel", "shutdown", "lost"]
 class TakeToken(Protocol):
     """Storage's :meth:`~evertask.storage.base.Storage.take_token`."""
 
-    def __call__(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> Awaitable[float]: ...
+    def __call__(
+        self, bucket: str, *, now: datetime, rate: float, capacity: int, holder: UUID | None, horizon: float
+    ) -> Awaitable[float]: ...
 
 
 SYNC_STOP_GRACE = 5.0
@@ -196,7 +199,13 @@ class Executor:
     async def _over_rate_limit(self, limit: RateLimit, record: TaskRecord, task: Task) -> Verdict | None:
         """None if the attempt may run; else how it ends: deferred to its next permit, or discarded."""
         bucket = limit.bucket_for(record.type, task)
-        wait = await self._take_token(bucket, now=self._now(), rate=limit.rate, capacity=limit.capacity)
+        if limit.when_exceeded == "wait":  # an attempt that waits reserves its slot, and runs on it when back
+            holder, horizon = record.id, limit.horizon.total_seconds()
+        else:
+            holder, horizon = None, 0.0
+        wait = await self._take_token(
+            bucket, now=self._now(), rate=limit.rate, capacity=limit.capacity, holder=holder, horizon=horizon
+        )
         if wait <= 0:
             return None
         if limit.when_exceeded == "wait":
@@ -216,36 +225,37 @@ class Executor:
             return _stopped(running)
         running.in_handle = running.handled = True
         thread: ThreadFuture[Any] | None = None
-        deadline: asyncio.Timeout | None = None
+        deadline: Deadline | None = None
         try:
             if registration.is_async:
                 call: Awaitable[Any] = handler.handle(task, ctx)
             else:
                 thread = self._start_thread(handler, task, ctx)
                 call = asyncio.wrap_future(thread)
-            if timeout is None:
-                value = await call
-            else:
-                async with asyncio.timeout(timeout.total_seconds()) as deadline:
-                    value = await call
-        except TimeoutError as exc:
-            if deadline is None or not deadline.expired() or running.stop is not None:
-                return Verdict(error=exc)  # the handler's own TimeoutError (an HTTP client's, say)
-            ctx.signal_cancel()
-            return Verdict(error=TaskTimeoutError(record.id, timeout.total_seconds()), timed_out=timeout)  # type: ignore[union-attr]
+            if timeout is not None:
+                deadline = Deadline(timeout, ctx)
+            value = await call
         except asyncio.CancelledError:
-            if running.stop is None:
-                raise
+            timed_out = deadline is not None and deadline.close()
             current = asyncio.current_task()
-            if current is not None:
-                current.uncancel()
-            return _stopped(running)
-        except TaskCancelledError as exc:
-            return Verdict(error=exc, stop="cancel") if running.stop == "cancel" else Verdict(error=exc)
+            if running.stop is not None:
+                if current is not None:
+                    current.uncancel()
+                return _stopped(running)
+            if deadline is None or not timed_out or (current is not None and current.cancelling()):
+                raise  # cancelled by someone else than this attempt's time limit or stop request
+            return _timed_out(record, deadline)
         except Exception as exc:
-            return Verdict(error=exc)
+            if running.stop is None and deadline is not None and deadline.close():
+                # raise_if_cancelled(), or an error while cleaning up: the attempt ran out of time all the same
+                return _timed_out(record, deadline)
+            if isinstance(exc, TaskCancelledError) and running.stop == "cancel":
+                return Verdict(error=exc, stop="cancel")
+            return Verdict(error=exc)  # a TimeoutError of the handler's own (an HTTP client's, say) included
         finally:
             running.in_handle = False
+            if deadline is not None:
+                deadline.close()
             if thread is not None and not thread.done():
                 await _let_thread_stop(thread, record)
         if value is None:
@@ -266,7 +276,11 @@ class Executor:
 async def _let_thread_stop(thread: ThreadFuture[Any], record: TaskRecord) -> None:
     """A thread cannot be killed: after signalling it, give it a moment to notice before its outcome is
     recorded, so that a retry does not start while the previous attempt still runs."""
-    await asyncio.wait([asyncio.wrap_future(thread)], timeout=SYNC_STOP_GRACE)
+    ended = asyncio.wrap_future(thread)
+    # The outcome is decided already; what the thread raises on its way out (typically the TaskCancelledError
+    # of raise_if_cancelled) changes nothing, and must not reach asyncio as "exception never retrieved".
+    ended.add_done_callback(_ignore_result)
+    await asyncio.wait([ended], timeout=SYNC_STOP_GRACE)
     if not thread.done():
         logger.warning(
             "sync handler of task %s still runs %.0f s after it was told to stop; it cannot be killed, "
@@ -275,6 +289,16 @@ async def _let_thread_stop(thread: ThreadFuture[Any], record: TaskRecord) -> Non
             SYNC_STOP_GRACE,
             extra=_extra(record),
         )
+
+
+def _ignore_result(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _timed_out(record: TaskRecord, deadline: Deadline) -> Verdict:
+    limit = deadline.limit
+    return Verdict(error=TaskTimeoutError(record.id, limit.total_seconds()), timed_out=limit)
 
 
 def _stopped(running: Running) -> Verdict:

@@ -14,6 +14,7 @@ from evertask.events import EventBus, TaskRecovered
 from evertask.storage.base import RetentionPolicy, Storage
 from evertask.storage.records import WorkerInfo
 from evertask.worker.executor import Executor, StopReason
+from evertask.worker.outage import OutageLog, describe
 
 logger = logging.getLogger("evertask.worker")
 
@@ -54,27 +55,34 @@ class LeaseKeeper:
         self._purged_at: datetime | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._outage = OutageLog("the heartbeat (lease renewal, recovery of dead workers' tasks, retention)")
         self._info: WorkerInfo | None = None
         self._registered = False
 
     async def register(self, info: WorkerInfo) -> None:
-        """Write this worker's registry row. A failure is logged, not raised: the registry only informs
-        operators, and the next heartbeat tries again."""
+        """Write this worker's registry row (at start). A failure is one warning, not raised: the registry only
+        informs operators, and every heartbeat tries again until it works."""
         self._info = info
         try:
-            await self._storage.register_worker(info)
-            self._registered = True
-        except Exception:
-            logger.exception("could not register worker %s; the next heartbeat retries", info.id)
+            await self._register(info)
+        except Exception as exc:
+            logger.warning("could not register worker %s (%s); the heartbeats try again", info.id, describe(exc))
+
+    async def _register(self, info: WorkerInfo) -> None:
+        await self._storage.register_worker(info)
+        self._registered = True
 
     async def unregister(self) -> None:
-        """Remove this worker's registry row (at stop); a failure is logged, and other workers prune it."""
+        """Remove this worker's registry row (at stop); a failure is one warning: other workers' reapers remove
+        the row once it is silent."""
         if self._info is None:
             return
         try:
             await self._storage.unregister_worker(self._info.id)
-        except Exception:
-            logger.exception("could not unregister worker %s; other workers remove it once it is silent", self._info.id)
+        except Exception as exc:
+            logger.warning(
+                "could not unregister worker %s (%s); it is pruned once silent", self._info.id, describe(exc)
+            )
 
     def start(self) -> None:
         """Start beating."""
@@ -90,8 +98,10 @@ class LeaseKeeper:
         while not self._stop.is_set():
             try:
                 await self.beat()
-            except Exception:
-                logger.exception("heartbeat failed; the next one retries")
+            except Exception as exc:
+                self._outage.failed(exc)
+            else:
+                self._outage.succeeded()
             try:
                 async with asyncio.timeout(self._interval):
                     await self._stop.wait()
@@ -110,7 +120,7 @@ class LeaseKeeper:
             self._stop_task(task_id, "lost")
         if (not result.worker_found or not self._registered) and self._info is not None:
             # Pruned while this worker stalled (or never registered): it is alive, so it registers again.
-            await self.register(replace(self._info, last_heartbeat=now))
+            await self._register(replace(self._info, last_heartbeat=now))
         for record in await self._storage.recover_expired(now=now, max_recoveries=self._max_recoveries):
             logger.warning(
                 "task %s recovered from a dead worker (recovery %d): now %s",

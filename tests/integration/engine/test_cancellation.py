@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import timedelta
 from uuid import uuid4
 
@@ -96,3 +97,23 @@ async def test_cancelling_a_task_claimed_ahead_but_not_started_stops_it_before_i
         final = await app.wait(waiting, timeout=5)
     assert final.status is TaskStatus.cancelled
     assert ("handle", "prefetched") not in probe.calls
+
+
+async def test_cancelling_a_sync_task_that_raises_on_the_signal_reports_nothing_to_asyncio(
+    app: EverTask, probe: Probe
+) -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        async with app:
+            task_id = await app.dispatch(Blocking())  # raises TaskCancelledError in its thread once told
+            assert await asyncio.to_thread(probe.thread_started.wait, 5)
+            await app.cancel(task_id)
+            record = await app.wait(task_id, timeout=5)
+        gc.collect()  # an unretrieved exception is reported when its future is collected
+    finally:
+        loop.set_exception_handler(previous)
+    assert record.status is TaskStatus.cancelled
+    assert reported == []

@@ -12,6 +12,7 @@ from pydantic import ConfigDict
 
 from evertask import EverTask, Handler, Task, TaskContext, TaskStatus
 from evertask.errors import (
+    ConfigurationError,
     HandlerAlreadyRegisteredError,
     InvalidScheduleError,
     InvalidTaskKeyError,
@@ -138,6 +139,41 @@ def test_registering_a_second_handler_for_a_task_type_is_an_error(app: EverTask)
 
     with pytest.raises(HandlerAlreadyRegisteredError, match="Echo"):
         app.register(Second)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("jobs.\ud800", "not valid Unicode"), ("jobs." + "x" * 251, "256 characters; the limit is 255")],
+    ids=["surrogate", "too-long"],
+)
+def test_a_task_type_name_no_database_can_store_is_refused_at_registration(
+    app: EverTask, name: str, problem: str
+) -> None:
+    class Badly(Task):
+        task_name = name
+
+    class BadlyHandler(Handler[Badly]):
+        async def handle(self, task: Badly, ctx: TaskContext) -> None: ...
+
+    with pytest.raises(ConfigurationError, match=problem):
+        app.register(BadlyHandler)
+
+
+async def test_a_client_without_handlers_checks_the_type_name_at_dispatch(make_app: AppFactory) -> None:
+    class Unstorable(Task):
+        task_name = "jobs.\x00"
+
+    app = make_app(run_worker=False)
+    app.dispatcher.require_handlers = False
+    async with app:
+        with pytest.raises(ConfigurationError, match="NUL"):
+            await app.dispatch(Unstorable())
+        assert await app.list_tasks() == []
+
+
+def test_a_storage_payload_limit_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError, match="max_payload_bytes"):
+        MemoryStorage(max_payload_bytes=0)
 
 
 async def test_key_longer_than_200_characters_is_rejected(app: EverTask) -> None:

@@ -72,3 +72,13 @@ async def test_registering_a_recurring_series_at_every_start_keeps_one_series(ap
         ids = {await app.dispatch(Echo(text="r"), recurring=every(5).minutes(), key="sync") for _ in range(3)}
         (series,) = await app.recurring.list()
     assert ids == {series.record.id}
+
+
+async def test_a_one_shot_dispatch_never_ends_a_series_registered_under_its_key(app: EverTask) -> None:
+    async with app:
+        series_id = await app.dispatch(Echo(text="r"), recurring=every(5).minutes(), key="sync")
+        again = await app.dispatch(Echo(text="once"), key="sync")
+        (series,) = await app.recurring.list()
+    assert again == series_id == series.record.id
+    assert series.description.startswith("every 5 minutes")
+    assert series.record.payload == '{"text":"r"}'

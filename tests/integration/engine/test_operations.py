@@ -19,7 +19,7 @@ from evertask.errors import ConfigurationError, TaskNotFoundError
 from evertask.storage import MemoryStorage, Storage
 from evertask.storage.records import WorkerInfo
 from tests.integration.conftest import AppFactory
-from tests.integration.engine.tasks import Block, Echo, Flaky, Probe
+from tests.integration.engine.tasks import Block, Echo, EchoHandler, Flaky, Probe
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -202,6 +202,22 @@ async def test_a_paused_queue_is_not_claimed_until_resumed(app: EverTask) -> Non
 
         await app.storage.set_queue_paused("default", paused=False, now=datetime.now(UTC), actor="test")
         assert (await app.wait(task_id, timeout=5)).status is TaskStatus.completed
+
+
+async def test_dispatch_into_a_paused_queue_does_not_wait_for_room(make_app: AppFactory) -> None:
+    """Nothing drains a paused queue: back-pressure would hold a dispatcher until the resume."""
+    app = make_app(channel_capacity=2)
+    app.register(EchoHandler)
+    app.container.provide_value(Probe, Probe())
+    async with app:
+        await app.storage.set_queue_paused("default", paused=True, now=datetime.now(UTC), actor=None)
+        async with asyncio.timeout(5):
+            ids = [await app.dispatch(Echo(text=str(i))) for i in range(10)]
+        assert {r.status for r in await app.list_tasks()} == {TaskStatus.queued}
+
+        await app.storage.set_queue_paused("default", paused=False, now=datetime.now(UTC), actor=None)
+        for task_id in ids:
+            assert (await app.wait(task_id, timeout=5)).status is TaskStatus.completed
 
 
 async def test_the_worker_is_registered_while_it_runs(app: EverTask) -> None:

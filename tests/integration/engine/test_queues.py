@@ -9,6 +9,7 @@ import pytest
 from evertask import EverTask, Handler, Queue, Task, TaskContext, TaskStatus
 from evertask.errors import ConfigurationError
 from evertask.events import TaskDropped, TaskEvent
+from evertask.storage import MemoryStorage
 from tests.integration.conftest import AppFactory
 from tests.integration.engine.tasks import Block, BlockHandler, Echo, EchoHandler, Probe
 
@@ -169,3 +170,13 @@ class _NotMemory:
 def test_unknown_when_full_mode_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="when_full"):
         Queue(when_full="explode")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("q\ud800", "not valid Unicode"), ("q\x00", "NUL"), ("q" * 201, "201 characters; the limit is 200")],
+    ids=["surrogate", "nul", "too-long"],
+)
+def test_a_queue_name_no_database_can_store_is_a_configuration_error(name: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=problem):
+        EverTask(MemoryStorage(), queues={name: Queue()})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from evertask import EverTask, Handler, Queue, RetryPolicy, Task, TaskContext, TaskStatus
+from evertask import EverTask, Handler, Queue, RetryPolicy, SyncHandler, Task, TaskContext, TaskStatus
 from evertask.errors import TaskTimeoutError
 from tests.integration.conftest import AppFactory
 from tests.integration.engine.tasks import Echo, EchoHandler, Flaky, FlakyHandler, Probe
@@ -172,3 +172,94 @@ async def test_never_on_makes_a_failure_final_at_once(make_app: AppFactory, prob
         record = await app.wait(await app.dispatch(Flaky(fail_times=99)), timeout=5)
     assert record.status is TaskStatus.failed
     assert probe.attempts == [1]
+
+
+class Watchful(Task):
+    pass
+
+
+class WatchfulHandler(Handler[Watchful]):
+    """Records what its context says at the moment the timeout's cancellation reaches it."""
+
+    timeout = timedelta(milliseconds=50)
+    retry = RetryPolicy.none()
+
+    def __init__(self, probe: Probe) -> None:
+        self.probe = probe
+
+    async def handle(self, task: Watchful, ctx: TaskContext) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.probe.saw("cancelled while handling", ctx.cancelled)
+            ctx.raise_if_cancelled()  # a handler may turn the cancellation into its own exception
+            raise
+
+    async def on_error(self, task_id: object, error: BaseException | None, message: str | None) -> None:
+        self.probe.saw("on_error", error)
+
+
+async def test_a_timeout_sets_ctx_cancelled_before_the_handler_sees_its_cancellation(
+    app: EverTask, probe: Probe
+) -> None:
+    app.register(WatchfulHandler)
+    async with app:
+        record = await app.wait(await app.dispatch(Watchful()), timeout=5)
+    assert probe.calls[0] == ("cancelled while handling", True)
+    # raise_if_cancelled turned it into TaskCancelledError: still a timeout, not a cancellation or a plain error.
+    assert record.status is TaskStatus.failed
+    assert record.last_error is not None
+    assert "timed out after 0.05 s" in record.last_error
+    (error,) = [detail for name, detail in probe.calls if name == "on_error"]
+    assert isinstance(error, TaskTimeoutError)
+
+
+class WatchfulSync(Task):
+    pass
+
+
+class WatchfulSyncHandler(SyncHandler[WatchfulSync]):
+    timeout = timedelta(milliseconds=50)
+    retry = RetryPolicy.none()
+
+    def __init__(self, probe: Probe) -> None:
+        self.probe = probe
+
+    def handle(self, task: WatchfulSync, ctx: TaskContext) -> None:
+        signalled = ctx.wait_cancelled(timeout=30)
+        self.probe.saw("signalled", (signalled, ctx.cancelled))
+        self.probe.thread_started.set()
+        ctx.raise_if_cancelled()
+
+
+async def test_a_timeout_signals_a_sync_handler_in_its_thread(app: EverTask, probe: Probe) -> None:
+    app.register(WatchfulSyncHandler)
+    async with app:
+        record = await app.wait(await app.dispatch(WatchfulSync()), timeout=5)
+        assert await asyncio.to_thread(probe.thread_started.wait, 5)
+    assert probe.calls == [("signalled", (True, True))]
+    assert record.status is TaskStatus.failed
+    assert record.last_error is not None
+    assert "timed out after 0.05 s" in record.last_error
+
+
+class OwnTimeout(Task):
+    pass
+
+
+class OwnTimeoutHandler(Handler[OwnTimeout]):
+    timeout = timedelta(seconds=30)
+    retry = RetryPolicy.none()
+
+    async def handle(self, task: OwnTimeout, ctx: TaskContext) -> None:
+        raise TimeoutError("the partner API did not answer")
+
+
+async def test_a_handlers_own_timeout_error_is_not_reported_as_its_time_limit(app: EverTask) -> None:
+    app.register(OwnTimeoutHandler)
+    async with app:
+        record = await app.wait(await app.dispatch(OwnTimeout()), timeout=5)
+    assert record.status is TaskStatus.failed
+    assert record.last_error is not None
+    assert "the partner API did not answer" in record.last_error
+    assert "timed out after" not in record.last_error

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evertask import EverTask, TaskStatus
-from evertask.errors import MissingHandlerError
+from evertask.errors import MissingHandlerError, TaskValidationError
 from evertask.mediator import (
     Command,
     CommandHandler,
@@ -106,3 +106,37 @@ async def test_a_query_cannot_be_deferred() -> None:
     async with app:
         with pytest.raises(TypeError, match="only commands and notifications"):
             await mediator.defer(Lookup(), app)  # type: ignore[arg-type]
+
+
+async def test_a_deferred_message_that_no_longer_fits_fails_without_its_values_in_the_stored_error() -> None:
+    from evertask import RetryPolicy
+    from evertask.mediator.deferred import DeferredMessage
+
+    app = EverTask(default_retry=RetryPolicy.linear(1, timedelta(milliseconds=10)))
+    app.mediator.provide(Outbox, Outbox())
+    app.register(SendEmailHandler)
+    stale = DeferredMessage(message_type=SendEmail.message_name, payload='{"to": ["SECRET-4711"]}')
+    async with app:
+        record = await app.wait(await app.dispatch(stale), timeout=5)
+    assert record.status == TaskStatus.failed
+    assert record.last_error is not None
+    assert "to (string_type)" in record.last_error
+    assert "SECRET" not in record.last_error
+
+
+class RecordReading(Command[None]):
+    value: float
+
+
+async def test_a_message_that_json_cannot_hold_is_refused_before_anything_is_stored() -> None:
+    app, mediator, _ = _wired()
+    mediator.register(RecordReadingHandler)
+    async with app:
+        with pytest.raises(TaskValidationError, match="field 'value'"):
+            await mediator.defer(RecordReading(value=float("nan")), app)
+        assert await app.list_tasks() == []
+
+
+class RecordReadingHandler(CommandHandler[RecordReading, None]):
+    async def handle(self, command: RecordReading) -> None:
+        pass

@@ -11,7 +11,7 @@ Each chunk is found, then changed:
 
 So a chunk's locks last only as long as its write: a claim waits for at most one chunk on SQLite (one writer
 at a time) and skips locked rows on the servers (``SKIP LOCKED``). Tasks of final statuses are walked in the
-order of their query index (migration 0006): by finish time when the filter bounds it, else by creation time.
+order of their query index (migration 0007): by finish time when the filter bounds it, else by creation time.
 """
 
 from __future__ import annotations

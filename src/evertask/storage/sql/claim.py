@@ -183,13 +183,13 @@ def claim_tasks(conn: Connection, claim: ClaimFunction, request: ClaimRequest, h
     Paused queues are dropped from the request first, read in the same transaction (one read of a table of a
     few rows): a pause committed before the claim began is always seen.
     """
-    paused = paused_names(conn) if request.queues else frozenset()
+    paused = paused_names(conn).intersection(request.queues) if request.queues else frozenset()
     if paused:
         request = replace(request, queues=tuple(queue for queue in request.queues if queue not in paused))
     if not request.queues:
-        return ClaimResult([], None)
+        return ClaimResult([], None, paused)
     claimed = claim(conn, request) if request.limit > 0 else []
     for record, previous in claimed:
         history.record(record.id, previous, TaskStatus.in_progress, request.now)
     history.write(conn)
-    return ClaimResult([record for record, _ in claimed], _next_due(conn, request.queues))
+    return ClaimResult([record for record, _ in claimed], _next_due(conn, request.queues), paused)

@@ -98,6 +98,10 @@ class DirectStatements:
         # claimed, evaluated once per statement (an InitPlan), not per row.
         open_queue = f"NOT EXISTS (SELECT 1 FROM {q} WHERE name = %(queue)s AND paused)"
         paused = f"ARRAY(SELECT name FROM {q} WHERE paused)"
+        paused_asked = {
+            True: f"ARRAY(SELECT name FROM {q} WHERE name = %(queue)s AND paused)",
+            False: f"ARRAY(SELECT name FROM {q} WHERE name = ANY(%(queues)b::text[]) AND paused)",
+        }
         next_due = {
             True: f"""SELECT min(scheduled_at) FROM {t}
     WHERE claim_queue = %(queue)s AND {claimed_seqs} AND {open_queue}""",
@@ -143,7 +147,8 @@ class DirectStatements:
     WHERE t.seq = ANY(ARRAY(SELECT seq FROM locked))
     RETURNING {record}, t.seq
 ){claim_history}
-SELECT c.*, n.next_due FROM ({next_due[one]}) AS n(next_due) LEFT JOIN claimed AS c ON true
+SELECT c.*, n.next_due, {paused_asked[one]} AS paused FROM ({next_due[one]}) AS n(next_due)
+    LEFT JOIN claimed AS c ON true
 ORDER BY c.priority DESC, c.scheduled_at, c.seq"""
             for one in (True, False)
         }
@@ -225,11 +230,13 @@ FROM v ORDER BY ord"""
 
     @staticmethod
     def claim_result(rows: Sequence[Sequence[Any]]) -> ClaimResult:
-        """The claimed records (in claim order) and the next due time, from the claim's rows."""
+        """The claimed records (in claim order), the next due time and the paused queues, from the claim's
+        rows."""
         if not rows:  # cannot happen (the next-due row is always there), but costs nothing to allow
             return ClaimResult([], None)
         tasks = [_record(row) for row in rows if row[0] is not None]
-        return ClaimResult(tasks, _utc_out(rows[0][-1]))
+        paused = rows[0][-1]
+        return ClaimResult(tasks, _utc_out(rows[0][-2]), frozenset(paused) if paused else frozenset())
 
     def finish_parameters(self, outcomes: Sequence[Outcome]) -> tuple[dict[str, Any], list[int]]:
         """The finish statement's parameters, and the position in ``outcomes`` of each row it sends (the

@@ -16,18 +16,21 @@ from uuid import UUID
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from evertask.storage.base import NewTask
+from evertask.storage.key_rules import on_taken_key
 from evertask.storage.sql.attempt_rows import delete_attempts
 from evertask.storage.sql.tables import UPDATE_BY_ID, HistoryWriter, for_update, task_history, tasks
 from evertask.task import TaskStatus
 
-Existing = dict[str, tuple[UUID, TaskStatus]]
-"""Stored tasks by key: their id and status."""
+Existing = dict[str, tuple[UUID, TaskStatus, bool]]
+"""Stored tasks by key: their id, status and whether they are recurring."""
 
 _REPLACED_FIELDS = ("payload", "queue", "priority", "schedule", "scheduled_at")
 
 INSERT_TASKS = insert(tasks)
 _SELECT_KEYED = for_update(
-    select(tasks.c["key"], tasks.c.id, tasks.c.status).where(tasks.c["key"].in_(bindparam("keys", expanding=True)))
+    select(tasks.c["key"], tasks.c.id, tasks.c.status, tasks.c.schedule.is_not(None)).where(
+        tasks.c["key"].in_(bindparam("keys", expanding=True))
+    )
 )
 _DELETE_HISTORY = delete(task_history).where(task_history.c.task_id.in_(bindparam("ids", expanding=True)))
 _DELETE_TASKS = delete(tasks).where(tasks.c.id.in_(bindparam("ids", expanding=True)))
@@ -46,8 +49,8 @@ class AddPlan:
 def plan_add(new: Sequence[NewTask], existing: Existing, history: HistoryWriter) -> AddPlan:
     """Apply the key rules of :meth:`Storage.add` to ``new`` in order, as if added one by one.
 
-    A task whose key was taken earlier in the same batch finds that (waiting) task and replaces it in place,
-    exactly as a second ``add`` would.
+    A task whose key was taken earlier in the same batch finds that (waiting) task, and the rules apply to it
+    exactly as in a second ``add``.
     """
     plan = AddPlan()
     stored = dict(existing)
@@ -55,12 +58,18 @@ def plan_add(new: Sequence[NewTask], existing: Existing, history: HistoryWriter)
     for task in new:
         key = task.key or None
         holder = holders.get(key) if key else None
-        if key and holder is None and key in stored:
-            task_id, status = stored[key]
-            if status is TaskStatus.in_progress:
+        if holder is not None:
+            task_id, row = holder
+            if on_taken_key(task, task_id, row["status"], row["schedule"] is not None) == "keep":
                 plan.ids.append(task_id)
                 continue
-            if status.is_final:
+        elif key and key in stored:
+            task_id, status, recurring = stored[key]
+            action = on_taken_key(task, task_id, status, recurring)
+            if action == "keep":
+                plan.ids.append(task_id)
+                continue
+            if action == "replace":
                 plan.deletes.append(task_id)
                 del stored[key]
             else:
@@ -114,7 +123,7 @@ def add_tasks(conn: Connection, new: Sequence[NewTask], history: HistoryWriter) 
     existing: Existing = {}
     if keys:
         found = conn.execute(_SELECT_KEYED, {"keys": keys})
-        existing = {key: (task_id, status) for key, task_id, status in found}
+        existing = {key: (task_id, status, bool(recurring)) for key, task_id, status, recurring in found}
     plan = plan_add(new, existing, history)
     if plan.deletes:
         conn.execute(_DELETE_HISTORY, {"ids": plan.deletes})

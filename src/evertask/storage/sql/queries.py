@@ -5,7 +5,7 @@ A page is ordered by its sort time then ``seq``; the next one starts strictly af
 (``time < v OR (time = v AND seq < s)``, written with a leading ``time <= v`` that the index can seek to).
 When a filter names several statuses, each status is its own branch, ordered and limited, and the branches are
 merged (``UNION ALL`` then the same order and limit): finished tasks of one status are one run of the
-``(status, created_at, seq)`` or ``(status, finished_at, seq)`` index (migration 0006), so each branch reads
+``(status, created_at, seq)`` or ``(status, finished_at, seq)`` index (migration 0007), so each branch reads
 about a page of entries however many tasks are stored. Without statuses, a page by creation time walks
 ``ix_evertask_tasks_created``.
 """

@@ -95,12 +95,13 @@ def claim(
 ) -> ClaimResult:
     """The claim, in the writer's transaction: due rows in claim order, marked claimed, history, next due.
     Paused queues are left out, read in the same transaction."""
-    paused = db.execute(_PAUSED).fetchall()
-    if paused:
-        names = {name for (name,) in paused}
-        queues = [queue for queue in queues if queue not in names]
+    paused: frozenset[str] = frozenset()
+    rows_paused = db.execute(_PAUSED).fetchall()
+    if rows_paused:
+        paused = frozenset(name for (name,) in rows_paused).intersection(queues)
+        queues = [queue for queue in queues if queue not in paused]
         if not queues:
-            return ClaimResult([], None)
+            return ClaimResult([], None, paused)
     at, lease = stored_time(now), stored_time(lease_until)
     rows: list[Any] = []
     if limit > 0:
@@ -131,7 +132,7 @@ def claim(
             db.executemany(_HISTORY, history)
     dues = [db.execute(_NEXT_DUE, (queue,)).fetchone()[0] for queue in queues]
     due = min((d for d in dues if d is not None), default=None)
-    return ClaimResult(claimed, _time(due))
+    return ClaimResult(claimed, _time(due), paused)
 
 
 def _next_priority(db: sqlite3.Connection, queues: Sequence[str], below: int | None) -> int | None:

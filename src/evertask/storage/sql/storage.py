@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
-from evertask.errors import ConfigurationError
+from evertask.limits import DEFAULT_MAX_PAYLOAD_BYTES, payload_limit
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -26,10 +26,8 @@ from evertask.storage.base import (
     NewTask,
     Outcome,
     RetentionPolicy,
-    Storage,
     TaskQuery,
 )
-from evertask.storage.memory import MemoryStorage
 from evertask.storage.paging import CHUNK, RETRYABLE, SQLITE_CHUNK, check_filter, check_payload
 from evertask.storage.records import (
     AttemptRecord,
@@ -49,6 +47,7 @@ from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_ta
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
 from evertask.storage.sql.direct import DirectStatements
+from evertask.storage.sql.engine import DEFAULT_BUSY_TIMEOUT
 from evertask.storage.sql.keys import add_tasks
 from evertask.storage.sql.leases import extend_leases, finish_outcomes, recover_leases
 from evertask.storage.sql.migrate import check_schema, migrate
@@ -56,9 +55,9 @@ from evertask.storage.sql.queries import count_tasks, find_by_key, query_page
 from evertask.storage.sql.ratelimit import take_bucket_token
 from evertask.storage.sql.tables import RECORD_COLUMNS, HistoryWriter, task_history, tasks, to_record
 from evertask.storage.sql.wakeups import PostgresWakeups, channel_for
+from evertask.storage.urls import DEFAULT_POOL_SIZE
 from evertask.task import FINAL_STATUSES, StatusChange, TaskRecord, TaskStatus
 
-DEFAULT_POOL_SIZE = 10
 _GET = select(*RECORD_COLUMNS).where(tasks.c.id == bindparam("id"))
 _COUNT = select(tasks.c.status, func.count()).group_by(tasks.c.status)
 _COUNT_IN_QUEUE = _COUNT.where(tasks.c.queue == bindparam("queue"))
@@ -69,6 +68,9 @@ _HISTORY = (
     .where(_CHANGE.task_id == bindparam("task_id"))
     .order_by(_CHANGE.id)
 )
+# A MySQL statement travels in one packet of at most max_allowed_packet bytes, with the payload escaped inside
+# it (asyncmy sends text, and escaping can double JSON, which is full of quotes), beside the row's other values.
+_MYSQL_ROW_ROOM = 64 * 1024
 _RESULT = select(tasks.c.result).where(tasks.c.id == bindparam("id"))
 
 
@@ -81,6 +83,11 @@ class SqlStorage:
     ``schema``: PostgreSQL schema (created if missing) or, on MySQL/MariaDB, the database to use; SQLite has none.
     ``auto_migrate``: create or upgrade the tables at :meth:`open` (else :meth:`open` checks they are current).
     ``audit``: how much status history is kept. ``pool_size``: connections kept open (SQLite: readers).
+    ``busy_timeout``: SQLite only, the seconds a call waits for another process's write lock before it raises
+    :class:`~evertask.errors.StorageBusyError` (default 30; also ``?busy_timeout=SECONDS`` in the URL).
+    ``max_payload_bytes``: the largest payload JSON accepted, in UTF-8 bytes (dispatch raises
+    :class:`~evertask.errors.PayloadTooLargeError` above it). On MySQL/MariaDB, :meth:`open` lowers it to what the
+    server's ``max_allowed_packet`` can carry: half of it, less 64 KiB.
     """
 
     def __init__(
@@ -92,8 +99,11 @@ class SqlStorage:
         audit: AuditLevel = "full",
         pool_size: int = DEFAULT_POOL_SIZE,
         echo: bool = False,
+        busy_timeout: float | None = None,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
-        self._db = Database(url, schema=schema, pool_size=pool_size, echo=echo)
+        self._db = Database(url, schema=schema, pool_size=pool_size, echo=echo, busy_timeout=busy_timeout)
+        self._max_payload_bytes = self._configured_payload_bytes = payload_limit(max_payload_bytes)
         self._audit = AuditFilter(audit)
         self._auto_migrate = auto_migrate
         self._claim = claim_for(self._db.dialect)
@@ -110,6 +120,11 @@ class SqlStorage:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """The largest payload JSON this storage accepts, in UTF-8 bytes (on MySQL/MariaDB, known once open)."""
+        return self._max_payload_bytes
 
     def wakeups(self, wake: Callable[[str], None]) -> PostgresWakeups | None:
         """On PostgreSQL, a listener that calls ``wake(queue)`` whenever any process stores tasks in ``queue``
@@ -130,6 +145,8 @@ class SqlStorage:
         await self._db.start()
         try:
             await (migrate(self._db) if self._auto_migrate else check_schema(self._db))
+            if self._db.dialect in ("mysql", "mariadb"):
+                self._max_payload_bytes = min(self._configured_payload_bytes, await _mysql_payload_room(self._db))
         except BaseException:
             await self._db.stop()
             raise
@@ -324,10 +341,22 @@ class SqlStorage:
             idempotent=True,
         )
 
-    async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
-        """Take one token from rate-limit bucket ``bucket``: 0.0 if taken, else the seconds until one is there."""
+    async def take_token(
+        self,
+        bucket: str,
+        *,
+        now: datetime,
+        rate: float,
+        capacity: int,
+        holder: UUID | None = None,
+        horizon: float = 0.0,
+    ) -> float:
+        """Take one permit from rate-limit bucket ``bucket``, or reserve the holder's slot; see
+        :meth:`evertask.storage.base.Storage.take_token`."""
         return await self._db.write(
-            lambda conn: take_bucket_token(conn, bucket, now=now, rate=rate, capacity=capacity),
+            lambda conn: take_bucket_token(
+                conn, bucket, now=now, rate=rate, capacity=capacity, holder=holder, horizon=horizon
+            ),
             idempotent=False,
             conflicts=(IntegrityError,),
         )
@@ -390,8 +419,18 @@ class SqlStorage:
         return await self._db.read(lambda conn: stats.type_stats(conn, dialect, since=since))
 
 
+async def _mysql_payload_room(db: Database) -> int:
+    """The largest payload a MySQL/MariaDB server's ``max_allowed_packet`` carries in one row's statement."""
+    packet = await db.read(lambda conn: conn.execute(text("SELECT @@max_allowed_packet")).scalar_one())
+    return max(1, (int(packet) - _MYSQL_ROW_ROOM) // 2)
+
+
 class SqliteStorage(SqlStorage):
-    """The embedded default: a SQLite file in WAL mode, one writer at a time, readers beside it."""
+    """The embedded default: a SQLite file in WAL mode, one writer at a time, readers beside it.
+
+    ``busy_timeout``: seconds a call waits for another process's write lock before it raises
+    :class:`~evertask.errors.StorageBusyError`, with nothing of it written.
+    """
 
     def __init__(
         self,
@@ -401,23 +440,16 @@ class SqliteStorage(SqlStorage):
         audit: AuditLevel = "full",
         pool_size: int = 4,
         echo: bool = False,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         url = URL.create("sqlite", database=os.fspath(path))
-        super().__init__(url, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo)
-
-
-def storage_from_url(
-    url: str,
-    *,
-    schema: str | None = None,
-    auto_migrate: bool = True,
-    audit: AuditLevel = "full",
-    pool_size: int = DEFAULT_POOL_SIZE,
-    echo: bool = False,
-) -> Storage:
-    """The storage a URL names: ``memory://`` for :class:`MemoryStorage`, any SQL URL for :class:`SqlStorage`."""
-    if url.startswith("memory:"):
-        if schema is not None:
-            raise ConfigurationError(f"memory storage has no schema (got schema={schema!r})")
-        return MemoryStorage(audit=audit)
-    return SqlStorage(url, schema=schema, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo)
+        super().__init__(
+            url,
+            auto_migrate=auto_migrate,
+            audit=audit,
+            pool_size=pool_size,
+            echo=echo,
+            busy_timeout=busy_timeout,
+            max_payload_bytes=max_payload_bytes,
+        )

@@ -1,6 +1,6 @@
-"""The tables as the queries see them: tasks, their history and attempts, rate-limit buckets, queues, workers.
-The DDL itself belongs to the migrations, which must agree with this (``tests/contract/test_sql_schema.py``
-compares them).
+"""The tables as the queries see them: tasks, their history and attempts, rate-limit buckets and reservations,
+queues, workers. The DDL itself belongs to the migrations, which must agree with this
+(``tests/contract/test_sql_schema.py`` compares them).
 
 ``seq`` is the dispatch order and the primary key: rows are appended in order (the clustered key on InnoDB, the
 rowid on SQLite), and ``id`` is a unique secondary key. ``claim_queue`` is a generated column: the task's queue
@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 
+from evertask.limits import MAX_KEY_LENGTH, MAX_QUEUE_NAME_LENGTH, MAX_TYPE_NAME_LENGTH
 from evertask.storage.audit import AuditFilter
 from evertask.storage.sql.types import Status, TaskId, UtcDateTime
 from evertask.task import CLAIMABLE_STATUSES, FINAL_STATUSES, TaskRecord, TaskStatus
@@ -45,6 +46,7 @@ from evertask.task import CLAIMABLE_STATUSES, FINAL_STATUSES, TaskRecord, TaskSt
 TASKS_TABLE = "evertask_tasks"
 HISTORY_TABLE = "evertask_task_history"
 BUCKETS_TABLE = "evertask_rate_buckets"
+RESERVATIONS_TABLE = "evertask_rate_reservations"
 ATTEMPTS_TABLE = "evertask_task_attempts"
 QUEUES_TABLE = "evertask_queues"
 WORKERS_TABLE = "evertask_workers"
@@ -58,7 +60,7 @@ FINAL_SQL = "status IN ({})".format(", ".join(f"'{status.value}'" for status in 
 AT_REST_SQL = "status IN ({})".format(
     ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES | {TaskStatus.paused}))
 )
-"""The predicates of the query indexes (migration 0006), partial on PostgreSQL: final tasks; final and paused
+"""The predicates of the query indexes (migration 0007), partial on PostgreSQL: final tasks; final and paused
 ones. Queries add them as this text (not with bound parameters) so that a plan PostgreSQL keeps for a prepared
 statement can use those indexes."""
 
@@ -76,14 +78,14 @@ tasks = Table(
     metadata,
     Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
     Column("id", TaskId(), nullable=False),
-    Column("type", String(255), nullable=False),
+    Column("type", String(MAX_TYPE_NAME_LENGTH), nullable=False),
     Column("payload", LONG_TEXT, nullable=False),
     Column("status", Status(), nullable=False),
-    Column("queue", String(200), nullable=False),
+    Column("queue", String(MAX_QUEUE_NAME_LENGTH), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("scheduled_at", UtcDateTime(), nullable=False),
     Column("priority", Integer(), nullable=False),
-    Column("key", String(200), nullable=True),
+    Column("key", String(MAX_KEY_LENGTH), nullable=True),
     Column("attempts", Integer(), nullable=False),
     Column("started_at", UtcDateTime(), nullable=True),
     Column("finished_at", UtcDateTime(), nullable=True),
@@ -96,7 +98,7 @@ tasks = Table(
     Column("lease_until", UtcDateTime(), nullable=True),
     Column("recoveries", Integer(), nullable=False),
     Column("cancel_requested", Boolean(), nullable=False),
-    Column("claim_queue", String(200), Computed(CLAIM_QUEUE_SQL, persisted=True)),
+    Column("claim_queue", String(MAX_QUEUE_NAME_LENGTH), Computed(CLAIM_QUEUE_SQL, persisted=True)),
     Column("result", LONG_TEXT, nullable=True),
     **MYSQL_OPTIONS,
 )
@@ -119,8 +121,8 @@ task_attempts = Table(
     metadata,
     Column("id", SEQUENCE, primary_key=True, autoincrement=True),
     Column("task_id", TaskId(), nullable=False),
-    Column("type", String(255), nullable=False),
-    Column("queue", String(200), nullable=False),
+    Column("type", String(MAX_TYPE_NAME_LENGTH), nullable=False),
+    Column("queue", String(MAX_QUEUE_NAME_LENGTH), nullable=False),
     Column("attempt", Integer(), nullable=False),
     Column("run", Integer(), nullable=False),
     Column("worker", String(255), nullable=True),
@@ -138,7 +140,7 @@ task_attempts = Table(
 queues = Table(
     QUEUES_TABLE,
     metadata,
-    Column("name", String(200), primary_key=True),
+    Column("name", String(MAX_QUEUE_NAME_LENGTH), primary_key=True),
     Column("paused", Boolean(), nullable=False),
     Column("changed_at", UtcDateTime(), nullable=False),
     Column("changed_by", String(200), nullable=True),
@@ -170,8 +172,20 @@ rate_buckets = Table(
     Column("full_at", UtcDateTime(), nullable=False),
     **MYSQL_OPTIONS,
 )
-"""Rate-limit token buckets. ``full_at`` is when the bucket is full again: from then on its row says nothing
-a missing row would not, so ``purge`` may delete it."""
+"""Rate-limit buckets. ``full_at`` is the bucket's whole state (GCRA's theoretical arrival time, see
+:mod:`evertask.ratelimit`): when the bucket is full again. From then on its row says nothing a missing row
+would not, so ``purge`` may delete it. ``tokens`` as of ``updated_at`` is written for people reading the table
+(below zero: that many permits are reserved ahead); nothing reads it."""
+
+rate_reservations = Table(
+    RESERVATIONS_TABLE,
+    metadata,
+    Column("bucket", String(255), primary_key=True),
+    Column("holder", TaskId(), primary_key=True),
+    Column("slot", UtcDateTime(), nullable=False),
+    **MYSQL_OPTIONS,
+)
+"""The slot each deferred task (``holder``) reserved in a bucket (named as its row in ``rate_buckets``)."""
 
 # On PostgreSQL the key, claim, due and lease indexes are partial (migration 0004: fewer entries to insert on
 # every claim and finish); SQL Server allows one NULL in a unique index unless it is filtered.
@@ -214,6 +228,7 @@ _AT_REST = text(AT_REST_SQL)
 Index("ix_evertask_tasks_at_rest", tasks.c.status, tasks.c.queue, postgresql_where=_AT_REST)
 Index("ix_evertask_task_history_task", task_history.c.task_id, task_history.c.id)
 Index("ix_evertask_rate_buckets_full", rate_buckets.c.full_at)
+Index("ix_evertask_rate_reservations_slot", rate_reservations.c.slot)
 Index("ix_evertask_task_attempts_task", task_attempts.c.task_id, task_attempts.c.id)
 Index("ix_evertask_task_attempts_finished", task_attempts.c.finished_at)
 Index("ix_evertask_workers_heartbeat", workers.c.last_heartbeat)

@@ -19,8 +19,8 @@ and a finish each move a task's entries.
 The indexes are built in the migration's transaction, which blocks writes to the table meanwhile: on a large
 table, upgrade (``evertask db upgrade``) while the workers are stopped.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -29,8 +29,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
