@@ -169,18 +169,6 @@ class MemoryStorage(MemoryOperations):
         # A deleted row's version was bumped; a changed one has a newer entry of its own.
         return row.version == version and row.queue == queue and row.status in CLAIMABLE_STATUSES
 
-    def _record(
-        self,
-        row: _Row,
-        before: TaskStatus | None,
-        after: TaskStatus,
-        at: datetime,
-        error: str | None,
-        actor: str | None = None,
-    ) -> None:
-        if self._audit.keeps(after, error):
-            row.history.append((before, after, at, error, actor))
-
     async def get(self, task_id: UUID) -> TaskRecord | None:
         """The task with this id, or None."""
         row = self._rows.get(task_id)
@@ -392,18 +380,6 @@ class MemoryStorage(MemoryOperations):
         """Cancel a waiting task at once; flag a running one."""
         row = self._rows.get(task_id)
         return CancelResult(None) if row is None else self._cancel(row, now, actor)
-
-    def _cancel(self, row: _Row, now: datetime, actor: str | None) -> CancelResult:
-        previous = row.status
-        if previous is TaskStatus.in_progress:
-            row.cancel_requested = True
-            return CancelResult(previous, cancel_requested=True)
-        if previous.is_final:
-            return CancelResult(previous)
-        self._record(row, previous, TaskStatus.cancelled, now, None, actor)
-        row.status, row.finished_at = TaskStatus.cancelled, now
-        row.version += 1
-        return CancelResult(previous, cancelled=True)
 
     async def reschedule(
         self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from evertask.storage import windows
+from evertask.storage.audit import AuditFilter
 from evertask.storage.base import CancelResult, TaskQuery
 from evertask.storage.paging import (
     CHUNK,
@@ -205,20 +206,37 @@ class MemoryOperations:
         _rows: dict[UUID, _Row]
         _keys: dict[str, UUID]
         _paused: set[str]
+        _audit: AuditFilter
 
-        def _record(
-            self,
-            row: _Row,
-            before: TaskStatus | None,
-            after: TaskStatus,
-            at: datetime,
-            error: str | None,
-            actor: str | None = None,
-        ) -> None: ...
         def _enqueue(self, row: _Row) -> None: ...
         def _delete(self, row: _Row) -> None: ...
-        def _cancel(self, row: _Row, now: datetime, actor: str | None) -> CancelResult: ...
         async def get(self, task_id: UUID) -> TaskRecord | None: ...
+
+    def _record(
+        self,
+        row: _Row,
+        before: TaskStatus | None,
+        after: TaskStatus,
+        at: datetime,
+        error: str | None,
+        actor: str | None = None,
+    ) -> None:
+        """Note a change of ``row``'s status in its history, if the audit level keeps it."""
+        if self._audit.keeps(after, error):
+            row.history.append((before, after, at, error, actor))
+
+    def _cancel(self, row: _Row, now: datetime, actor: str | None) -> CancelResult:
+        """Cancel a waiting ``row`` at once, flag a running one, leave a final one (see :meth:`Storage.cancel`)."""
+        previous = row.status
+        if previous is TaskStatus.in_progress:
+            row.cancel_requested = True
+            return CancelResult(previous, cancel_requested=True)
+        if previous.is_final:
+            return CancelResult(previous)
+        self._record(row, previous, TaskStatus.cancelled, now, None, actor)
+        row.status, row.finished_at = TaskStatus.cancelled, now
+        row.version += 1
+        return CancelResult(previous, cancelled=True)
 
     async def query(self, request: PageRequest) -> TaskPage:
         """One page of the tasks a filter matches; see :meth:`evertask.storage.base.Storage.query`."""
