@@ -55,6 +55,8 @@ RETRYABLE = frozenset({TaskStatus.failed, TaskStatus.cancelled})
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+MAX_AGE = timedelta(days=36_525)
+"""The oldest age a purge takes (100 years): anything older is a typo, and would overflow a datetime."""
 
 
 class Operations:
@@ -230,8 +232,8 @@ class Operations:
         ``older_than`` ago, with their history and executions; tasks that have not finished are never deleted.
         With ``dry_run``, only count them."""
         if older_than is not None:
-            if older_than < timedelta(0):
-                raise InvalidArgumentError("older_than", "an age cannot be negative")
+            if not timedelta(0) <= older_than <= MAX_AGE:
+                raise InvalidArgumentError("older_than", f"an age from 0 to {MAX_AGE.days} days")
             cutoff = self._now() - older_than
             bound = selection.finished_before
             selection = selection.model_copy(

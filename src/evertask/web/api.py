@@ -30,7 +30,7 @@ from evertask.ops.filters import MAX_PAGE
 from evertask.web.deps import Operator, Ops, Viewer, web_state
 from evertask.web.problems import problem_responses
 
-router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 403, 422))
+router = APIRouter(prefix="/api/v1", responses=problem_responses(400, 401, 403, 422, 503))
 NOT_FOUND = problem_responses(404)
 CONFLICT = problem_responses(404, 409)
 
