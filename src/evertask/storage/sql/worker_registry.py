@@ -64,7 +64,8 @@ def list_all(conn: Connection) -> list[WorkerInfo]:
     rows = conn.execute(_LIST).all()
     running: dict[str, int] = {}
     if rows:
-        running.update(conn.execute(_RUNNING, {"ids": [row.id for row in rows]}).tuples())
+        for owner, count in conn.execute(_RUNNING, {"ids": [row.id for row in rows]}):
+            running[owner] = count
     return [
         WorkerInfo(
             row.id,
