@@ -96,6 +96,11 @@ class Operations:
         )
 
     @property
+    def app(self) -> EverTask | None:
+        """The EverTask app this service was given (its event bus feeds live views), or None."""
+        return self._app
+
+    @property
     def max_parallelism(self) -> Mapping[str, int]:
         """Per queue, how many executions a worker of the app runs at once (empty without an app)."""
         return {} if self._app is None else {name: q.max_parallelism for name, q in self._app.queues.items()}
@@ -284,18 +289,18 @@ class Operations:
         task_id = await self._recurring.trigger(series_id)
         return RunNowResult(series_id=series_id, task_id=task_id)
 
-    async def pause_series(self, series_id: UUID) -> RecurringSeries:
+    async def pause_series(self, series_id: UUID, *, actor: str | None = None) -> RecurringSeries:
         """Hold a series: none of its occurrences runs until it is resumed. :class:`ActionNotAllowedError`
         while one of its runs is in progress, or once it is over."""
         await self.open()
-        if not await self._recurring.pause(series_id):
+        if not await self._recurring.pause(series_id, actor=self._actor(actor)):
             raise ActionNotAllowedError("pause", series_id, (await self._record(series_id)).status, "waiting")
         return views.series(await self._recurring.get(series_id))
 
-    async def resume_series(self, series_id: UUID) -> RecurringSeries:
+    async def resume_series(self, series_id: UUID, *, actor: str | None = None) -> RecurringSeries:
         """Continue a paused series from its next occurrence. :class:`ActionNotAllowedError` unless paused."""
         await self.open()
-        if not await self._recurring.resume(series_id):
+        if not await self._recurring.resume(series_id, actor=self._actor(actor)):
             raise ActionNotAllowedError("resume", series_id, (await self._record(series_id)).status, "paused")
         return views.series(await self._recurring.get(series_id))
 
