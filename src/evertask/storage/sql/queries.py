@@ -16,18 +16,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Column,
     ColumnElement,
+    ColumnExpressionArgument,
     Connection,
     Select,
     and_,
     bindparam,
     false,
     func,
-    literal_column,
     or_,
     select,
+    text,
     union_all,
 )
 
@@ -43,17 +43,19 @@ SORT_COLUMNS: dict[SortField, Column[Any]] = {
 }
 _SEARCHED = (tasks.c.type, tasks.c["key"], tasks.c.last_error, tasks.c.payload)
 # As text, not bound parameters: SQLite uses a partial index only for a query holding its predicate term for term.
-_FINAL_TERM: ColumnElement[bool] = literal_column(FINAL_SQL, Boolean())
+_FINAL_TERM: ColumnExpressionArgument[bool] = text(FINAL_SQL)
 _FIND_BY_KEY = select(*RECORD_COLUMNS).where(tasks.c["key"] == bindparam("key"))
 
 
-def status_terms(statuses: frozenset[TaskStatus]) -> list[ColumnElement[bool]]:
+def status_terms(statuses: frozenset[TaskStatus]) -> list[ColumnExpressionArgument[bool]]:
     """``status`` is one of ``statuses``, with the terms that let the database use the indexes holding them:
     the partial indexes of final tasks, and those of waiting ones (``claim_queue IS NOT NULL``)."""
     if not statuses:
         return [false()]
     ordered = sorted(statuses)
-    terms = [tasks.c.status == ordered[0] if len(ordered) == 1 else tasks.c.status.in_(ordered)]
+    terms: list[ColumnExpressionArgument[bool]] = [
+        tasks.c.status == ordered[0] if len(ordered) == 1 else tasks.c.status.in_(ordered)
+    ]
     if statuses <= FINAL_STATUSES:
         terms.append(_FINAL_TERM)
     elif statuses <= CLAIMABLE_STATUSES:
@@ -61,9 +63,9 @@ def status_terms(statuses: frozenset[TaskStatus]) -> list[ColumnElement[bool]]:
     return terms
 
 
-def filter_terms(f: TaskFilter) -> list[ColumnElement[bool]]:
+def filter_terms(f: TaskFilter) -> list[ColumnExpressionArgument[bool]]:
     """Every condition of ``f`` except its statuses (see :func:`status_terms`)."""
-    terms: list[ColumnElement[bool]] = []
+    terms: list[ColumnExpressionArgument[bool]] = []
     if f.ids is not None:
         terms.append(tasks.c.id.in_(sorted(f.ids)) if f.ids else false())
     if f.queues is not None:
