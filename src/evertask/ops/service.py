@@ -97,7 +97,7 @@ class Operations:
 
     @property
     def app(self) -> EverTask | None:
-        """The EverTask app this service was given (its event bus feeds live views), or None."""
+        """The EverTask app this service was made from (None: from a storage or a URL)."""
         return self._app
 
     @property
