@@ -8,13 +8,12 @@ one (a daily report that was down for a week runs once, not seven times).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from uuid import UUID
 
-from evertask.dispatcher import Dispatcher
 from evertask.errors import TaskNotFoundError
 from evertask.ids import new_task_id
 from evertask.schedule import Schedule, schedule_from_json
@@ -51,18 +50,21 @@ class RecurringTasks:
 
     A series is one stored row: pausing keeps it (status ``paused``) until resumed; resuming continues from the
     first occurrence after now (occurrences missed while paused are skipped, not replayed).
+
+    ``store`` stores a one-off run (the app passes its dispatcher's, which waits for room and wakes the local
+    worker; the operations service, with storage alone, stores it directly).
     """
 
     def __init__(
         self,
         *,
         storage: Storage,
-        dispatcher: Dispatcher,
+        store: Callable[[NewTask, datetime], Awaitable[UUID]],
         now: Callable[[], datetime],
         wake: Callable[[str, datetime, datetime], None],
     ) -> None:
         self._storage = storage
-        self._dispatcher = dispatcher
+        self._store = store
         self._now = now
         self._wake = wake
 
@@ -79,14 +81,15 @@ class RecurringTasks:
         """One series; :class:`TaskNotFoundError` if there is no recurring task with this id."""
         return self._describe(await self._record(task_id))
 
-    async def pause(self, task_id: UUID) -> bool:
-        """Hold the series: no occurrence runs until :meth:`resume`. False while a run is in progress."""
+    async def pause(self, task_id: UUID, *, actor: str | None = None) -> bool:
+        """Hold the series: no occurrence runs until :meth:`resume`. False while a run is in progress.
+        ``actor`` (who asked) is recorded in the series' history."""
         record = await self._record(task_id)
         return await self._storage.reschedule(
-            task_id, now=self._now(), scheduled_at=record.scheduled_at, status=TaskStatus.paused
+            task_id, now=self._now(), scheduled_at=record.scheduled_at, status=TaskStatus.paused, actor=actor
         )
 
-    async def resume(self, task_id: UUID) -> bool:
+    async def resume(self, task_id: UUID, *, actor: str | None = None) -> bool:
         """Continue a paused series from its next occurrence (the first after now if some were missed).
 
         A series whose schedule ran out while it was paused is ended (``cancelled``)."""
@@ -99,8 +102,8 @@ class RecurringTasks:
             schedule = load_schedule(_schedule_text(record))
             following = schedule.skip_missed(record.scheduled_at, now, record.run_count)
         if following is None:  # the schedule ran out while paused: the series is over
-            return (await self._storage.cancel(task_id, now=now)).cancelled
-        resumed = await self._storage.reschedule(task_id, now=now, scheduled_at=following)
+            return (await self._storage.cancel(task_id, now=now, actor=actor)).cancelled
+        resumed = await self._storage.reschedule(task_id, now=now, scheduled_at=following, actor=actor)
         self._wake(record.queue, following, now)
         return resumed
 
@@ -117,7 +120,7 @@ class RecurringTasks:
             scheduled_at=now,
             priority=record.priority,
         )
-        return await self._dispatcher.store(one_off, now)
+        return await self._store(one_off, now)
 
     async def _record(self, task_id: UUID) -> TaskRecord:
         record = await self._storage.get(task_id)

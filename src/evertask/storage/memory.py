@@ -382,14 +382,20 @@ class MemoryStorage(MemoryOperations):
         return CancelResult(None) if row is None else self._cancel(row, now, actor)
 
     async def reschedule(
-        self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
+        self,
+        task_id: UUID,
+        *,
+        now: datetime,
+        scheduled_at: datetime,
+        status: TaskStatus = TaskStatus.pending,
+        actor: str | None = None,
     ) -> bool:
         """Move a waiting or paused task to ``scheduled_at`` with ``status``."""
         row = self._rows.get(task_id)
         if row is None or row.status is TaskStatus.in_progress or row.status.is_final:
             return False
         if row.status is not status:
-            self._record(row, row.status, status, now, None)
+            self._record(row, row.status, status, now, None, actor)
             row.status = status
         row.scheduled_at = scheduled_at
         row.version += 1

@@ -47,6 +47,7 @@ def reschedule_task(
     scheduled_at: datetime,
     status: TaskStatus,
     history: HistoryWriter,
+    actor: str | None = None,
 ) -> bool:
     """Move a task that is neither running nor final to ``scheduled_at`` with ``status``."""
     previous = _locked_status(conn, task_id)
@@ -54,7 +55,7 @@ def reschedule_task(
         return False
     conn.execute(UPDATE_BY_ID, {"target": task_id, "scheduled_at": scheduled_at, "status": status})
     if previous is not status:
-        history.record(task_id, previous, status, now)
+        history.record(task_id, previous, status, now, actor=actor)
         history.write(conn)
     return True
 

@@ -331,12 +331,24 @@ class SqlStorage:
         )
 
     async def reschedule(
-        self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
+        self,
+        task_id: UUID,
+        *,
+        now: datetime,
+        scheduled_at: datetime,
+        status: TaskStatus = TaskStatus.pending,
+        actor: str | None = None,
     ) -> bool:
         """Move a task that is neither running nor final to ``scheduled_at`` with ``status``."""
         return await self._db.write(
             lambda conn: reschedule_task(
-                conn, task_id, now=now, scheduled_at=scheduled_at, status=status, history=self._history()
+                conn,
+                task_id,
+                now=now,
+                scheduled_at=scheduled_at,
+                status=status,
+                history=self._history(),
+                actor=actor,
             ),
             idempotent=True,
         )
