@@ -1,0 +1,64 @@
+"""What every operations command shares: the storage URL and actor given to ``evertask``, and one
+:class:`~evertask.ops.Operations` service opened for the command's duration."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import typer
+
+from evertask.ops import Operations
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """The root options, kept in the click context's ``obj``."""
+
+    url: str | None
+    actor: str
+
+
+def default_actor() -> str:
+    """``cli:<login name>``: who the history says did an action (``cli`` where the login is unknown)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (some containers)
+        return "cli"
+
+
+def session(ctx: typer.Context) -> Session:
+    """The root options of this invocation."""
+    found = ctx.find_object(Session)
+    if found is None:  # a command invoked without the root callback (never by the console script)
+        raise typer.BadParameter("evertask --url was not parsed")
+    return found
+
+
+def storage_url(ctx: typer.Context) -> str:
+    """The storage URL: ``evertask --url URL`` or the ``EVERTASK_URL`` environment variable."""
+    url = session(ctx).url
+    if not url:
+        raise typer.BadParameter("give the storage URL: evertask --url URL ... or set EVERTASK_URL", param_hint="--url")
+    return url
+
+
+def actor(ctx: typer.Context) -> str:
+    """Who the task history records for actions of this invocation."""
+    return session(ctx).actor
+
+
+def call(ctx: typer.Context, action: Callable[[Operations], Awaitable[T]]) -> T:
+    """Open the operations service on the storage URL, run ``action`` with it, close it, return the result."""
+    url = storage_url(ctx)
+
+    async def run() -> T:
+        async with Operations(url) as ops:
+            return await action(ops)
+
+    return asyncio.run(run())
