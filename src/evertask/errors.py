@@ -78,14 +78,6 @@ class InvalidScheduleError(InvalidTaskError):
         self.reason = reason
 
 
-class InvalidDurationError(EverTaskError, ValueError):
-    """A duration given as text (``30m``, ``12h``, ``7d``) is not a positive number of s/m/h/d/w units."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(f"invalid duration {text!r}: use a number and a unit s, m, h, d or w, e.g. 30m, 12h, 7d")
-        self.text = text
-
-
 class InvalidTaskKeyError(InvalidTaskError):
     """A task key is longer than the 200 characters storage accepts."""
 
@@ -118,6 +110,14 @@ class InvalidArgumentError(EverTaskError, ValueError):
         super().__init__(f"invalid {name}: {reason}")
         self.name = name
         self.reason = reason
+
+
+class InvalidDurationError(InvalidArgumentError):
+    """A duration given as text (``30m``, ``12h``, ``7d``) is not a positive number of s/m/h/d/w units."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("duration", f"{text!r}: use a number and a unit s, m, h, d or w, e.g. 30m, 12h, 7d")
+        self.text = text
 
 
 class InvalidFilterError(InvalidArgumentError):

@@ -11,6 +11,7 @@ from evertask.cli import db, queues, recurring, status, tasks, web, worker
 from evertask.cli.session import Session, default_actor
 from evertask.errors import EverTaskError
 
+
 class _Commands(TyperGroup):
     """The root group: an evertask error in any command ends it with its message and exit status 2, no traceback
     (the message names the problem)."""
@@ -50,6 +51,10 @@ def root(
             show_envvar=True,
         ),
     ] = None,
+    schema: Annotated[
+        str | None,
+        typer.Option(envvar="EVERTASK_SCHEMA", help="Schema of evertask's tables (PostgreSQL), if not the default."),
+    ] = None,
     actor: Annotated[
         str | None, typer.Option(help="Who the task history records for actions (default: cli:<login>).")
     ] = None,
@@ -58,7 +63,7 @@ def root(
     ] = False,
 ) -> None:
     """evertask: durable background tasks."""
-    ctx.obj = Session(url=url, actor=actor or default_actor())
+    ctx.obj = Session(url=url, schema=schema, actor=actor or default_actor())
 
 
 cli.command()(status.status)
@@ -69,4 +74,3 @@ cli.add_typer(recurring.recurring, name="recurring")
 cli.command()(worker.worker)
 cli.command(**web.SETTINGS)(web.web)
 cli.add_typer(db.db, name="db")
-

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evertask.cli.session import storage_url
+from evertask.cli.session import session, storage_url
 
 db = typer.Typer(help="Database schema management.", no_args_is_help=True)
 
@@ -18,10 +18,12 @@ def upgrade(
     url: Annotated[
         str | None, typer.Option(help="Database URL, e.g. postgresql://localhost/test (default: evertask --url).")
     ] = None,
-    schema: Annotated[str | None, typer.Option(help="Schema for the tables (PostgreSQL, SQL Server).")] = None,
+    schema: Annotated[
+        str | None, typer.Option(help="Schema for the tables (PostgreSQL, SQL Server; default: evertask --schema).")
+    ] = None,
 ) -> None:
     """Create or migrate evertask's tables in the database at URL."""
     from evertask.storage.sql import upgrade as run_upgrade
 
-    asyncio.run(run_upgrade(url or storage_url(ctx), schema=schema))
+    asyncio.run(run_upgrade(url or storage_url(ctx), schema=schema or session(ctx).schema))
     typer.echo("evertask schema is up to date")

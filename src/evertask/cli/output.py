@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic_core
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 ID_WIDTH = 36
 """A task id is never wrapped or cut: people copy it into the next command."""
 
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (the service's models) instead of tables.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Only count the tasks it would change; change nothing.")]
+
 
 def console() -> Console:
-    """Standard output as rich sees it (colours and width only on a terminal)."""
-    return Console(highlight=False)
+    """Standard output as rich sees it (colours and width only on a terminal). Markup is off: what is printed
+    comes from the database (errors, payloads, names), and ``[...]`` in it must show as typed."""
+    return Console(highlight=False, markup=False, emoji=False)
 
 
 def print_json(value: Any) -> None:
@@ -44,11 +49,9 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def age(since: datetime | None, now: datetime | None = None) -> str:
-    """How long ago ``since`` was, in the two largest units (``3m 12s``), or a dash."""
-    if since is None:
-        return "-"
-    return span((now or datetime.now(UTC)) - since)
+def seconds(value: float | None) -> str:
+    """An age or a duration the service gives in seconds, for people (``3m 12s``), or a dash."""
+    return "-" if value is None else span(timedelta(seconds=value))
 
 
 def span(length: timedelta) -> str:
@@ -59,13 +62,15 @@ def span(length: timedelta) -> str:
     return " ".join(shown) or "0s"
 
 
-def confirm(question: str, *, yes: bool) -> None:
-    """Go on only if the operator agrees: ``--yes`` agrees; on a terminal, ask; elsewhere refuse (a script must
-    say ``--yes``, so that a pipeline never changes tasks by accident). Declining exits with status 1."""
-    if yes:
-        return
+def ensure_terminal() -> None:
+    """Refuse a change that needs confirming where nobody can answer: a script must say ``--yes``, so that a
+    pipeline never changes tasks by accident."""
     if not sys.stdin.isatty():
         raise typer.BadParameter("not on a terminal to confirm: add --yes to go ahead", param_hint="--yes")
+
+
+def confirm(question: str) -> None:
+    """Ask the operator at the terminal; declining ends the command with exit status 1, nothing changed."""
     if not typer.confirm(question, default=False):
         typer.echo("nothing changed", err=True)
         raise typer.Exit(1)
@@ -76,6 +81,6 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def cells(values: Sequence[object]) -> list[str]:
-    """Table cells for plain values (None shows as a dash)."""
-    return ["-" if value is None else str(value) for value in values]
+def cells(*values: object) -> list[Text]:
+    """Table cells for values from the database, shown as typed (None as a dash)."""
+    return [Text("-" if value is None else str(value)) for value in values]

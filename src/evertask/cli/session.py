@@ -12,6 +12,7 @@ from typing import TypeVar
 import typer
 
 from evertask.ops import Operations
+from evertask.storage.base import Storage
 
 T = TypeVar("T")
 
@@ -21,6 +22,7 @@ class Session:
     """The root options, kept in the click context's ``obj``."""
 
     url: str | None
+    schema: str | None
     actor: str
 
 
@@ -48,17 +50,19 @@ def storage_url(ctx: typer.Context) -> str:
     return url
 
 
-def actor(ctx: typer.Context) -> str:
-    """Who the task history records for actions of this invocation."""
-    return session(ctx).actor
-
-
 def call(ctx: typer.Context, action: Callable[[Operations], Awaitable[T]]) -> T:
-    """Open the operations service on the storage URL, run ``action`` with it, close it, return the result."""
+    """Open the operations service on the storage URL (and schema), run ``action`` with it, close it, return
+    what ``action`` returned. Actions are recorded in the task history as done by ``--actor``."""
     url = storage_url(ctx)
+    options = session(ctx)
 
     async def run() -> T:
-        async with Operations(url) as ops:
+        source: str | Storage = url
+        if options.schema is not None:
+            from evertask.storage.sql import storage_from_url  # a schema only exists in SQL databases
+
+            source = storage_from_url(url, schema=options.schema)
+        async with Operations(source, actor=options.actor) as ops:
             return await action(ops)
 
     return asyncio.run(run())

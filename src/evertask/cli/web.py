@@ -29,7 +29,8 @@ def web(ctx: typer.Context) -> None:
         if (exc.name or "").partition(".")[0] not in _WEB_PACKAGES:
             raise
         raise ConfigurationError(
-            f'evertask web needs {exc.name}, which is not installed: install evertask[web], e.g. pip install "evertask[web]"'
+            f"evertask web needs {exc.name}, which is not installed: "
+            'install evertask[web], e.g. pip install "evertask[web]"'
         ) from exc
     served = typer.Typer(add_completion=False)
     served.command()(command)

@@ -30,9 +30,7 @@ def load_app(target: str) -> EverTask:
     return app
 
 
-def override(
-    app: EverTask, *, queues: list[str] | None, concurrency: int | None, poll_interval: float | None
-) -> None:
+def override(app: EverTask, *, queues: list[str] | None, concurrency: int | None, poll_interval: float | None) -> None:
     """Apply the command line's settings to ``app`` before its worker starts; they win over the app's own.
 
     ``concurrency`` becomes the ``max_parallelism`` of every queue (a queue's own setting included: the operator

@@ -1,0 +1,69 @@
+"""``evertask recurring``: recurring series, with their schedules and runs; run one now, pause, resume."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from evertask.cli.output import Json, cells, console, print_json, table, when
+from evertask.cli.session import call
+from evertask.ops import RecurringSeries
+
+recurring = typer.Typer(help="Recurring series: list, run now, pause, resume.", no_args_is_help=True)
+
+SeriesId = Annotated[UUID, typer.Argument(help="The series' id (see evertask recurring list).", show_default=False)]
+
+
+@recurring.command("list")
+def list_series(ctx: typer.Context, as_json: Json = False) -> None:
+    """Every series that is not over: soonest next run first, paused ones last."""
+    found = call(ctx, lambda ops: ops.recurring())
+    if as_json:
+        print_json(found)
+        return
+    out = console()
+    if not found:
+        out.print("no recurring series")
+        return
+    grid = table(None, "id", "type", "schedule", "next run", "last run", "runs", "status")
+    for series in found:
+        grid.add_row(
+            *cells(
+                series.id,
+                series.type,
+                series.schedule.description,
+                when(series.next_run),
+                when(series.last_run),
+                series.run_count,
+                series.status,
+            )
+        )
+    out.print(grid)
+
+
+@recurring.command()
+def run(ctx: typer.Context, series_id: SeriesId, as_json: Json = False) -> None:
+    """Run a series' task once now, as a separate one-off task; the series keeps its schedule."""
+    started = call(ctx, lambda ops: ops.run_now(series_id))
+    if as_json:
+        print_json(started)
+    else:
+        console().print(f"started task {started.task_id} from series {started.series_id}")
+
+
+@recurring.command()
+def pause(ctx: typer.Context, series_id: SeriesId) -> None:
+    """Hold a series: none of its occurrences runs until it is resumed."""
+    _said("paused", call(ctx, lambda ops: ops.pause_series(series_id)))
+
+
+@recurring.command()
+def resume(ctx: typer.Context, series_id: SeriesId) -> None:
+    """Continue a paused series from its next occurrence (the ones missed while paused are skipped)."""
+    _said("resumed", call(ctx, lambda ops: ops.resume_series(series_id)))
+
+
+def _said(done: str, series: RecurringSeries) -> None:
+    console().print(f"series {series.id} {done}: next run {when(series.next_run)}")
