@@ -120,8 +120,13 @@ class InvalidDurationError(InvalidArgumentError):
         self.text = text
 
 
-class InvalidFilterError(InvalidArgumentError):
-    """A filter, sort or page of tasks asked of the operations service cannot be used; ``name`` is the field."""
+class InvalidFilterError(EverTaskError, ValueError):
+    """A query, a bulk action or a statistics window asks for something storage cannot answer (a page size out
+    of range, a naive datetime, an edited payload for more than one task...); nothing was changed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid filter: {reason}")
+        self.reason = reason
 
 
 class ActionNotAllowedError(EverTaskError):

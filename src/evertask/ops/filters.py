@@ -28,17 +28,17 @@ def storage_filter(selection: Filter | None) -> TaskFilter:
         before: datetime | None = getattr(selection, f"{name}_before")
         for field, value in ((f"{name}_after", after), (f"{name}_before", before)):
             if value is not None and value.utcoffset() is None:
-                raise InvalidFilterError(field, "a time needs a UTC offset (e.g. 2025-01-31T09:00:00Z)")
+                raise InvalidFilterError(f"{field}: a time needs a UTC offset (e.g. 2025-01-31T09:00:00Z)")
         if after is not None and before is not None and after > before:
-            raise InvalidFilterError(f"{name}_after", f"it is later than {name}_before: the range is empty")
+            raise InvalidFilterError(f"{name}_after is later than {name}_before: the range is empty")
     for field in ("queue", "type"):
         for value in getattr(selection, field) or ():
-            name_text(value, field, InvalidFilterError)
+            _filter_text(value, field)
     if selection.key is not None:
-        name_text(selection.key, "key", InvalidFilterError)
+        _filter_text(selection.key, "key")
     search = selection.search
     if search is not None and len(search) > MAX_SEARCH:
-        raise InvalidFilterError("search", f"at most {MAX_SEARCH} characters")
+        raise InvalidFilterError(f"search: at most {MAX_SEARCH} characters")
     return TaskFilter(
         ids=_set(selection.id),
         statuses=_set(selection.status),
@@ -58,14 +58,14 @@ def bulk_filter(selection: Filter) -> TaskFilter:
     """The storage filter of a bulk action, which must name at least one criterion: an action on every task
     ever stored is never what an operator meant by leaving the filter empty."""
     if selection.is_empty():
-        raise InvalidFilterError("filter", "a bulk action needs at least one criterion (e.g. status=failed)")
+        raise InvalidFilterError("a bulk action needs at least one criterion (e.g. status=failed)")
     return storage_filter(selection)
 
 
 def page_size(limit: int) -> int:
     """``limit`` if it is a usable page size."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidFilterError("limit", f"a page holds 1 to {MAX_PAGE} tasks, not {limit}")
+        raise InvalidFilterError(f"limit: a page holds 1 to {MAX_PAGE} tasks, not {limit}")
     return limit
 
 
@@ -73,14 +73,23 @@ def sort_field(sort: str) -> SortField:
     """``sort`` as a storage sort field."""
     if sort in get_args(SortField):
         return cast(SortField, sort)
-    raise InvalidFilterError("sort", f"sort by one of {', '.join(get_args(SortField))}, not {sort!r}")
+    raise InvalidFilterError(f"sort by one of {', '.join(get_args(SortField))}, not {sort!r}")
 
 
-def name_text(value: str, name: str, error: type[InvalidArgumentError] = InvalidArgumentError) -> str:
+def name_text(value: str, name: str) -> str:
     """``value`` if it is a usable name (a queue, a key, an actor): 1 to 200 characters."""
     if not value or len(value) > MAX_NAME:
-        raise error(name, f"1 to {MAX_NAME} characters, got {len(value)}")
+        raise InvalidArgumentError(name, _length(value))
     return value
+
+
+def _filter_text(value: str, name: str) -> None:
+    if not value or len(value) > MAX_NAME:
+        raise InvalidFilterError(f"{name}: {_length(value)}")
+
+
+def _length(value: str) -> str:
+    return f"1 to {MAX_NAME} characters, got {len(value)}"
 
 
 def _set(values: list[T] | None) -> frozenset[T] | None:
