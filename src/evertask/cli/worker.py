@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 import logging
 import signal
-import sys
 from typing import Annotated
 
 import typer
 
 from evertask.app import EverTask
-from evertask.errors import ConfigurationError
-
-
-def load_app(target: str) -> EverTask:
-    """Import ``module:attribute`` (or ``module``, using its ``app``) and return the EverTask app there."""
-    module_name, _, attribute = target.partition(":")
-    sys.path.insert(0, ".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from exc
-    app = getattr(module, attribute or "app", None)
-    if not isinstance(app, EverTask):
-        raise ConfigurationError(f"{target!r} is not an EverTask app (looked for {attribute or 'app'!r})")
-    return app
+from evertask.cli import load_app
 
 
 def override(app: EverTask, *, queues: list[str] | None, concurrency: int | None, poll_interval: float | None) -> None:
