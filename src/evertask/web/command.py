@@ -54,7 +54,7 @@ def web(
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     shown = getattr(ops.storage, "url", type(ops.storage).__name__)
     access = "tokens required" if auth.configured else "open to loopback (no credentials configured)"
-    logger.info("evertask web over %s: http://%s:%d/api/docs; %s", shown, _bracketed(host), port, access)
+    logger.info("evertask web over %s (API docs at /api/docs); %s", shown, access)
     uvicorn.Server(config).run()
 
 
@@ -66,7 +66,3 @@ def require_credentials(host: str, auth: AuthSettings) -> None:
             f"Set {TOKEN_ENV} (operator) and/or {VIEWER_TOKEN_ENV} (read-only), or pass --auth-token, "
             "or listen on 127.0.0.1"
         )
-
-
-def _bracketed(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
