@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evertask.cli.output import cells, console, table, when
+from evertask.cli.listing import Column, Listing
+from evertask.cli.output import console, when
 from evertask.ops import TaskDetail
 from evertask.ops.views import error_line
 
@@ -26,11 +27,12 @@ def print_detail(task: TaskDetail) -> None:
     else:
         out.print("none yet")
     _section(out, "History")
-    grid = table(None, "at", "change", "by", "error")
+    rows = Listing("at", "change", Column("by", squeeze=True), Column("error", squeeze=True))
     for entry in task.history:
-        change = f"{entry.from_status or '-'} -> {entry.to_status}"
-        grid.add_row(*cells(when(entry.at), change, entry.actor, error_line(entry.error)))
-    out.print(grid)
+        rows.add(
+            when(entry.at), f"{entry.from_status or '-'} -> {entry.to_status}", entry.actor, error_line(entry.error)
+        )
+    rows.print(out)
     _section(out, "Result")
     out.print(Text(json.dumps(task.result, indent=2, ensure_ascii=False)))
 
@@ -60,26 +62,32 @@ def _fields(task: TaskDetail) -> Table:
     if task.error:
         rows.append(("error", task.error))
     for name, value in rows:
-        grid.add_row(*cells(name, value))
+        grid.add_row(Text(name), Text("-" if value is None else str(value)))
     return grid
 
 
 def _executions(out: Console, task: TaskDetail) -> None:
-    grid = table(None, "#", "run", "outcome", "worker", "started", "seconds", "error")
+    rows = Listing(
+        "#",
+        Column("run", optional=True),
+        "outcome",
+        Column("worker", squeeze=True),
+        "started",
+        "seconds",
+        Column("error", squeeze=True),
+    )
     for execution in task.executions:
         error = ": ".join(part for part in (execution.error_type, execution.error_message) if part)
-        grid.add_row(
-            *cells(
-                execution.attempt,
-                execution.run,
-                execution.outcome,
-                execution.worker,
-                when(execution.started_at),
-                f"{execution.duration:.3f}",
-                error or None,
-            )
+        rows.add(
+            execution.attempt,
+            execution.run,
+            execution.outcome,
+            execution.worker,
+            when(execution.started_at),
+            f"{execution.duration:.3f}",
+            error or None,
         )
-    out.print(grid)
+    rows.print(out)
     for execution in task.executions:
         if execution.traceback:
             out.print(Text(f"Traceback of execution {execution.attempt} (run {execution.run}):", style="bold"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -9,21 +10,24 @@ from typing import Annotated, Any
 import pydantic_core
 import typer
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
-ID_WIDTH = 36
-"""A task id is never wrapped or cut: people copy it into the next command."""
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (the service's models) instead of tables.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Only count the tasks it would change; change nothing.")]
 
 
+PIPE_WIDTH = 250
+"""How wide tables may grow when standard output is no terminal (a pipe, a file): whole rows, not the 80
+columns rich would otherwise assume. ``COLUMNS`` overrides it."""
+
+
 def console() -> Console:
-    """Standard output as rich sees it (colours and width only on a terminal). Markup is off: what is printed
-    comes from the database (errors, payloads, names), and ``[...]`` in it must show as typed."""
-    return Console(highlight=False, markup=False, emoji=False)
+    """Standard output as rich sees it (colours and the terminal's width only on a terminal). Markup is off:
+    what is printed comes from the database (errors, payloads, names), and ``[...]`` in it must show as typed."""
+    out = Console(highlight=False, markup=False, emoji=False)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = PIPE_WIDTH
+    return out
 
 
 def print_json(value: Any) -> None:
@@ -31,22 +35,19 @@ def print_json(value: Any) -> None:
     typer.echo(pydantic_core.to_json(value, indent=2).decode())
 
 
-def table(title: str | None, *columns: str) -> Table:
-    """A table with these column headers; an ``id`` column keeps whole ids."""
-    grid = Table(title=title, title_justify="left", header_style="bold")
-    for name in columns:
-        if name == "id":
-            grid.add_column(name, no_wrap=True, min_width=ID_WIDTH)
-        else:
-            grid.add_column(name)
-    return grid
-
-
 def when(moment: datetime | None) -> str:
-    """A time for a table cell: UTC to the second, or a dash."""
+    """An exact time, UTC to the second, or a dash."""
     if moment is None:
         return "-"
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def relative(moment: datetime | None, now: datetime | None = None) -> str:
+    """A time in a list, relative to now: ``5m ago``, ``in 7h 3m``, or a dash."""
+    if moment is None:
+        return "-"
+    offset = moment - (now or datetime.now(UTC))
+    return f"in {span(offset)}" if offset > timedelta(0) else f"{span(-offset)} ago"
 
 
 def seconds(value: float | None) -> str:
@@ -79,8 +80,3 @@ def confirm(question: str) -> None:
 def plural(count: int, noun: str) -> str:
     """``1 task``, ``3 tasks``."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def cells(*values: object) -> list[Text]:
-    """Table cells for values from the database, shown as typed (None as a dash)."""
-    return [Text("-" if value is None else str(value)) for value in values]

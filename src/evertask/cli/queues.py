@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from evertask.cli.output import Json, cells, console, print_json, seconds, table
+from evertask.cli.listing import Column, Listing
+from evertask.cli.output import Json, console, print_json, seconds, when
 from evertask.cli.session import call
 from evertask.ops import QueueInfo
 from evertask.task import TaskStatus
@@ -34,25 +35,24 @@ def print_queues(found: list[QueueInfo]) -> None:
     if not found:
         out.print("no queues: no task is stored")
         return
-    columns = ("pending", "queued", "running", "completed", "failed", "cancelled", "stopped")
-    grid = table("Queues", "queue", "state", *columns, "oldest waiting")
+    columns = ("waiting", "running", "completed", "failed", "cancelled")
+    rows = Listing(Column("queue", squeeze=True), "state", *columns, "oldest due", title="Queues")
     for queue in found:
         counts = queue.counts
-        grid.add_row(
-            *cells(
-                queue.name,
-                _state(queue),
-                counts[TaskStatus.pending],
-                counts[TaskStatus.queued],
-                counts[TaskStatus.in_progress],
-                counts[TaskStatus.completed],
-                counts[TaskStatus.failed],
-                counts[TaskStatus.cancelled],
-                counts[TaskStatus.service_stopped],
-                seconds(queue.oldest_waiting_age),
-            )
+        rows.add(
+            queue.name,
+            "paused" if queue.paused else "running",
+            queue.waiting,
+            queue.running,
+            counts[TaskStatus.completed],
+            counts[TaskStatus.failed],
+            counts[TaskStatus.cancelled],
+            seconds(queue.oldest_waiting_age),
         )
-    out.print(grid)
+    rows.print(out)
+    for queue in found:
+        if queue.paused:
+            out.print(f"{queue.name}: paused by {queue.paused_by or 'an unknown actor'} at {when(queue.paused_at)}")
 
 
 @queues.command()
@@ -67,9 +67,3 @@ def resume(ctx: typer.Context, name: Name) -> None:
     """Resume a paused queue: workers claim its tasks again."""
     queue = call(ctx, lambda ops: ops.resume_queue(name))
     console().print(f"queue {queue.name} resumed: {queue.waiting} waiting tasks")
-
-
-def _state(queue: QueueInfo) -> str:
-    if not queue.paused:
-        return "running"
-    return f"paused by {queue.paused_by}" if queue.paused_by else "paused"

@@ -7,7 +7,8 @@ from uuid import UUID
 
 import typer
 
-from evertask.cli.output import Json, cells, console, print_json, table, when
+from evertask.cli.listing import Column, Listing
+from evertask.cli.output import Json, console, print_json, relative, when
 from evertask.cli.session import call
 from evertask.ops import RecurringSeries
 
@@ -27,20 +28,26 @@ def list_series(ctx: typer.Context, as_json: Json = False) -> None:
     if not found:
         out.print("no recurring series")
         return
-    grid = table(None, "id", "type", "schedule", "next run", "last run", "runs", "status")
+    rows = Listing(
+        "id",
+        Column("type", squeeze=True),
+        Column("schedule", squeeze=True),
+        "next run",
+        Column("last run", optional=True),
+        Column("runs", optional=True),
+        "status",
+    )
     for series in found:
-        grid.add_row(
-            *cells(
-                series.id,
-                series.type,
-                series.schedule.description,
-                when(series.next_run),
-                when(series.last_run),
-                series.run_count,
-                series.status,
-            )
+        rows.add(
+            series.id,
+            series.type,
+            series.schedule.description,
+            relative(series.next_run),
+            relative(series.last_run),
+            series.run_count,
+            series.status,
         )
-    out.print(grid)
+    rows.print(out)
 
 
 @recurring.command()

@@ -6,7 +6,8 @@ import asyncio
 
 import typer
 
-from evertask.cli.output import Json, cells, console, print_json, seconds, table, when
+from evertask.cli.listing import Column, Listing
+from evertask.cli.output import Json, console, print_json, relative, seconds
 from evertask.cli.queues import print_queues
 from evertask.cli.session import call
 from evertask.ops import Operations, QueueInfo, WorkerModel
@@ -41,16 +42,22 @@ def print_workers(live: list[WorkerModel]) -> None:
     if not live:
         out.print("no live worker: nothing runs the tasks")
         return
-    grid = table("Workers", "worker", "queues", "started", "heartbeat", "running", "version")
+    rows = Listing(
+        "worker",
+        Column("queues", squeeze=True),
+        Column("started", optional=True),
+        "heartbeat",
+        "running",
+        Column("version", optional=True),
+        title="Workers",
+    )
     for worker in live:
-        grid.add_row(
-            *cells(
-                worker.id,
-                ", ".join(worker.queues),
-                when(worker.started_at),
-                f"{seconds(worker.heartbeat_age)} ago",
-                worker.running,
-                worker.version,
-            )
+        rows.add(
+            worker.id,
+            ", ".join(worker.queues),
+            relative(worker.started_at),
+            f"{seconds(worker.heartbeat_age)} ago",
+            worker.running,
+            worker.version,
         )
-    out.print(grid)
+    rows.print(out)

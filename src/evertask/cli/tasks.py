@@ -11,7 +11,8 @@ import typer
 
 from evertask.cli import actions, detail
 from evertask.cli.durations import duration_parser
-from evertask.cli.output import DryRun, Json, Yes, cells, console, print_json, table, when
+from evertask.cli.listing import Column, Listing
+from evertask.cli.output import DryRun, Json, Yes, console, print_json, relative
 from evertask.cli.selection import Key, Queues, Recurring, Search, Statuses, Types, make_filter
 from evertask.cli.session import call
 from evertask.ops import TaskPage
@@ -57,13 +58,21 @@ def _print_page(page: TaskPage, sort: str) -> None:
     if not page.tasks:
         out.print("no tasks match")
         return
-    grid = table(None, "id", "type", "status", "queue", "tries", sort, "error")
+    rows = Listing(
+        "id",
+        Column("type", squeeze=True),
+        "status",
+        Column("queue", optional=True),
+        Column("tries", optional=True),
+        sort,
+        Column("error", squeeze=True),
+    )
     for task in page.tasks:
         shown = {"created": task.created_at, "scheduled": task.scheduled_at, "finished": task.finished_at}[sort]
-        grid.add_row(*cells(task.id, task.type, task.status, task.queue, task.attempts, when(shown), task.error))
-    out.print(grid)
+        rows.add(task.id, task.type, task.status, task.queue, task.attempts, relative(shown), task.error)
+    rows.print(out)
     if page.next_cursor is not None:
-        out.print(f"more: add --cursor {page.next_cursor}")
+        out.print(f"more: add --cursor {page.next_cursor}", soft_wrap=True)
 
 
 @tasks.command()
