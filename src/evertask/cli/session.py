@@ -12,7 +12,6 @@ from typing import TypeVar
 import typer
 
 from evertask.ops import Operations
-from evertask.storage.base import Storage
 
 T = TypeVar("T")
 
@@ -57,12 +56,12 @@ def call(ctx: typer.Context, action: Callable[[Operations], Awaitable[T]]) -> T:
     options = session(ctx)
 
     async def run() -> T:
-        source: str | Storage = url
-        if options.schema is not None:
-            from evertask.storage.sql import storage_from_url  # a schema only exists in SQL databases
+        from evertask.storage.sql import storage_from_url  # needs the sqlite, postgres or mysql extra
 
-            source = storage_from_url(url, schema=options.schema)
-        async with Operations(source, actor=options.actor) as ops:
+        # Never migrates: an operator's look at a database must not change its schema (nor create tables in a
+        # database named by a typo); an old or missing schema is an error saying to run `evertask db upgrade`.
+        storage = storage_from_url(url, schema=options.schema, auto_migrate=False)
+        async with Operations(storage, actor=options.actor) as ops:
             return await action(ops)
 
     return asyncio.run(run())

@@ -58,8 +58,10 @@ async def fill(storage: Storage) -> Stored:
 
 def invoke(*args: str) -> Result:
     """Run ``evertask ARGS`` in this process with typer's test runner; stdin is no terminal there, so a command
-    that must confirm refuses unless ``--yes``. Wide columns keep rich from wrapping what a test looks for."""
-    return CliRunner().invoke(cli, list(args), prog_name="evertask", env={"COLUMNS": "200"})
+    that must confirm refuses unless ``--yes``. Wide columns keep rich from wrapping what a test looks for; the
+    environment's storage settings, if any, are left out."""
+    env = {"COLUMNS": "200", "EVERTASK_URL": None, "EVERTASK_SCHEMA": None}
+    return CliRunner().invoke(cli, list(args), prog_name="evertask", env=env)
 
 
 def evertask(database: Database, *args: str) -> Result:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from uuid import UUID
 
-from tests.integration.cli.helpers import Database, evertask, json_of, succeeds
+from tests.integration.cli.helpers import Database, evertask, invoke, json_of, succeeds
 
 
 def statuses(db: Database) -> dict[UUID, str]:
@@ -192,3 +193,17 @@ def test_purge_needs_a_criterion_and_a_valid_age(sqlite_db: Database) -> None:
     assert bad_age.exit_code == 2
     assert "invalid duration: '7 days'" in bad_age.stderr
     assert len(statuses(sqlite_db)) == 7
+
+
+def test_a_database_without_evertask_tables_is_an_error_saying_to_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    result = invoke("--url", url, "status")
+    assert result.exit_code == 2
+    assert "found no evertask tables" in result.stderr
+    assert "run `evertask db upgrade --url URL`" in result.stderr
+
+
+def test_without_a_url_the_command_says_how_to_give_one() -> None:
+    result = invoke("tasks", "list")
+    assert result.exit_code == 2
+    assert "give the storage URL: evertask --url URL ... or set EVERTASK_URL" in result.stderr
