@@ -212,6 +212,8 @@ async def test_a_recurring_series_is_listed_paused_resumed_and_run_now(app: Ever
     assert resumed["paused"] is False
     again = await api.post(f"/api/v1/recurring/{series_id}/resume")
     assert again.status_code == 409
+    actors = [(c.to_status, c.actor) for c in await app.history(series_id) if c.actor]
+    assert actors == [(TaskStatus.paused, "local"), (TaskStatus.pending, "local")]
 
     run = (await api.post(f"/api/v1/recurring/{series_id}/run")).json()
     assert run["series_id"] == str(series_id)

@@ -6,6 +6,7 @@ The CLI registers :func:`web` as its ``web`` command. Bound to loopback without 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Annotated
 
@@ -55,7 +56,10 @@ def web(
     shown = getattr(ops.storage, "url", type(ops.storage).__name__)
     access = "tokens required" if auth.configured else "open to loopback (no credentials configured)"
     logger.info("evertask web over %s (API docs at /api/docs); %s", shown, access)
-    uvicorn.Server(config).run()
+    # uvicorn shuts down gracefully on Ctrl+C, then raises the captured signal again: that is the normal end.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run()
+    logger.info("evertask web stopped")
 
 
 def require_credentials(host: str, auth: AuthSettings) -> None:
