@@ -56,14 +56,20 @@ def print_queues(found: list[QueueInfo]) -> None:
 
 
 @queues.command()
-def pause(ctx: typer.Context, name: Name) -> None:
+def pause(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     """Pause a queue: no worker claims its tasks until it is resumed (dispatch still stores them)."""
     queue = call(ctx, lambda ops: ops.pause_queue(name))
-    console().print(f"queue {queue.name} paused: {queue.waiting} waiting tasks stay until it is resumed")
+    if as_json:
+        print_json(queue)
+    else:
+        console().print(f"queue {queue.name} paused: {queue.waiting} waiting tasks stay until it is resumed")
 
 
 @queues.command()
-def resume(ctx: typer.Context, name: Name) -> None:
+def resume(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     """Resume a paused queue: workers claim its tasks again."""
     queue = call(ctx, lambda ops: ops.resume_queue(name))
-    console().print(f"queue {queue.name} resumed: {queue.waiting} waiting tasks")
+    if as_json:
+        print_json(queue)
+    else:
+        console().print(f"queue {queue.name} resumed: {queue.waiting} waiting tasks")

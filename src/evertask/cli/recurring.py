@@ -61,16 +61,19 @@ def run(ctx: typer.Context, series_id: SeriesId, as_json: Json = False) -> None:
 
 
 @recurring.command()
-def pause(ctx: typer.Context, series_id: SeriesId) -> None:
+def pause(ctx: typer.Context, series_id: SeriesId, as_json: Json = False) -> None:
     """Hold a series: none of its occurrences runs until it is resumed."""
-    _said("paused", call(ctx, lambda ops: ops.pause_series(series_id)))
+    _said("paused", call(ctx, lambda ops: ops.pause_series(series_id)), as_json)
 
 
 @recurring.command()
-def resume(ctx: typer.Context, series_id: SeriesId) -> None:
+def resume(ctx: typer.Context, series_id: SeriesId, as_json: Json = False) -> None:
     """Continue a paused series from its next occurrence (the ones missed while paused are skipped)."""
-    _said("resumed", call(ctx, lambda ops: ops.resume_series(series_id)))
+    _said("resumed", call(ctx, lambda ops: ops.resume_series(series_id)), as_json)
 
 
-def _said(done: str, series: RecurringSeries) -> None:
-    console().print(f"series {series.id} {done}: next run {when(series.next_run)}")
+def _said(done: str, series: RecurringSeries, as_json: bool) -> None:
+    if as_json:
+        print_json(series)
+    else:
+        console().print(f"series {series.id} {done}: next run {when(series.next_run)}")

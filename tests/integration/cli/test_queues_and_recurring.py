@@ -27,7 +27,8 @@ def test_pause_and_resume_a_queue(sqlite_db: Database) -> None:
     state = queues_by_name(sqlite_db)["critical"]
     assert (state["paused"], state["paused_by"]) == (True, "bob")
     assert "critical: paused by bob at " in succeeds(evertask(sqlite_db, "queues")).stdout
-    succeeds(evertask(sqlite_db, "queues", "resume", "critical"))
+    resumed = json_of(evertask(sqlite_db, "queues", "resume", "critical", "--json"))
+    assert (resumed["name"], resumed["paused"], resumed["waiting"]) == ("critical", False, 1)
     assert queues_by_name(sqlite_db)["critical"]["paused"] is False
 
 
@@ -50,6 +51,7 @@ def test_recurring_pause_resume_and_run_now(sqlite_db: Database) -> None:
     series = str(sqlite_db.stored.series)
     assert succeeds(evertask(sqlite_db, "recurring", "pause", series)).stdout == f"series {series} paused: next run -\n"
     assert json_of(evertask(sqlite_db, "recurring", "list", "--json"))[0]["status"] == "paused"
+    assert json_of(evertask(sqlite_db, "recurring", "pause", series, "--json"))["paused"] is True
     resumed = succeeds(evertask(sqlite_db, "recurring", "resume", series)).stdout
     assert resumed.startswith(f"series {series} resumed: next run ")
     again = evertask(sqlite_db, "recurring", "resume", series)
