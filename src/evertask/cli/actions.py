@@ -48,7 +48,7 @@ def on_ids_or_selection(
     """Do ``action`` on the tasks given by id (``one`` for each, each reported), or else in bulk on those
     ``selection`` matches (see :func:`bulk`). A dry run on ids counts those the action applies to."""
     if task_ids and not selection.is_empty():
-        raise typer.BadParameter("give task ids or selection options, not both")
+        ctx.fail("give task ids or selection options, not both")
     if not task_ids:
         bulk(ctx, action, selection, many=many, dry_run=dry_run, yes=yes, as_json=as_json)
     elif dry_run:

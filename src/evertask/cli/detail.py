@@ -90,7 +90,9 @@ def _executions(out: Console, task: TaskDetail) -> None:
     rows.print(out)
     for execution in task.executions:
         if execution.traceback:
-            out.print(Text(f"Traceback of execution {execution.attempt} (run {execution.run}):", style="bold"))
+            run = f" of run {execution.run}" if task.recurring else ""
+            out.print()
+            out.print(Text(f"Execution {execution.attempt}{run}:", style="bold"))
             out.print(Text(execution.traceback.rstrip()))
 
 

@@ -67,7 +67,8 @@ def ensure_terminal() -> None:
     """Refuse a change that needs confirming where nobody can answer: a script must say ``--yes``, so that a
     pipeline never changes tasks by accident."""
     if not sys.stdin.isatty():
-        raise typer.BadParameter("not on a terminal to confirm: add --yes to go ahead", param_hint="--yes")
+        typer.echo("error: not on a terminal to confirm: add --yes to go ahead", err=True)
+        raise typer.Exit(2)
 
 
 def confirm(question: str) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from evertask.cli.listing import Column, Listing
-from evertask.cli.output import Json, console, print_json, seconds, when
+from evertask.cli.output import Json, console, plural, print_json, seconds, when
 from evertask.cli.session import call
 from evertask.ops import QueueInfo
 from evertask.task import TaskStatus
@@ -62,7 +62,10 @@ def pause(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     if as_json:
         print_json(queue)
     else:
-        console().print(f"queue {queue.name} paused: {queue.waiting} waiting tasks stay until it is resumed")
+        waiting = plural(queue.waiting, "task")
+        console().print(
+            f"queue {queue.name} paused: no worker claims its tasks until it is resumed ({waiting} waiting)"
+        )
 
 
 @queues.command()
@@ -72,4 +75,4 @@ def resume(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     if as_json:
         print_json(queue)
     else:
-        console().print(f"queue {queue.name} resumed: {queue.waiting} waiting tasks")
+        console().print(f"queue {queue.name} resumed ({plural(queue.waiting, 'task')} waiting)")

@@ -36,8 +36,8 @@ def default_actor() -> str:
 def session(ctx: typer.Context) -> Session:
     """The root options of this invocation."""
     found = ctx.find_object(Session)
-    if found is None:  # a command invoked without the root callback (never by the console script)
-        raise typer.BadParameter("evertask --url was not parsed")
+    if found is None:  # only a command invoked without the root callback, which the console script never does
+        raise RuntimeError("evertask's root options were not parsed")
     return found
 
 

@@ -20,7 +20,8 @@ from evertask.ops import TaskPage
 tasks = typer.Typer(help="Find, inspect, retry, cancel and purge tasks.", no_args_is_help=True)
 
 Ids = Annotated[
-    list[UUID] | None, typer.Argument(help="Task ids; or select tasks with the options.", metavar="[ID]...")
+    list[UUID] | None,
+    typer.Argument(help="Task ids; or select tasks with the options.", metavar="ID", show_default=False),
 ]
 
 
@@ -84,7 +85,7 @@ def show(
 ) -> None:
     """Everything about one task: its fields, payload, each execution with its traceback, history and result."""
     if (task_id is None) == (key is None):
-        raise typer.BadParameter("give a task id or --key, one of the two")
+        ctx.fail("give a task id or --key, one of the two")
     found = call(ctx, lambda ops: ops.get_task(task_id) if task_id is not None else ops.find_by_key(key or ""))
     if as_json:
         print_json(found)

@@ -23,7 +23,7 @@ def test_queues_count_the_tasks_of_each_queue_by_status(sqlite_db: Database) -> 
 
 def test_pause_and_resume_a_queue(sqlite_db: Database) -> None:
     paused = succeeds(evertask(sqlite_db, "--actor", "bob", "queues", "pause", "critical")).stdout
-    assert paused == "queue critical paused: 1 waiting tasks stay until it is resumed\n"
+    assert paused == "queue critical paused: no worker claims its tasks until it is resumed (1 task waiting)\n"
     state = queues_by_name(sqlite_db)["critical"]
     assert (state["paused"], state["paused_by"]) == (True, "bob")
     assert "critical: paused by bob at " in succeeds(evertask(sqlite_db, "queues")).stdout
