@@ -12,7 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 SQUEEZED: Final = 10
-"""The narrowest a ``squeeze`` column gets (its text then ends with an ellipsis)."""
+"""The width a ``squeeze`` column keeps for itself when an earlier one takes what it needs."""
+READABLE: Final = 20
+"""The width below which a ``squeeze`` column says too little: optional columns make way for it first."""
 GAP: Final = 2
 """Spaces between two columns."""
 
@@ -41,7 +43,8 @@ class Listing:
         self.rows.append([Text("-" if value is None else str(value)) for value in values])
 
     def print(self, out: Console) -> None:
-        """Print the table, leaving out optional columns (the last first) until it fits ``out``'s width."""
+        """Print the table, leaving out optional columns (the last first) until the others fit ``out``'s width,
+        free text shortened to no less than ``READABLE``."""
         natural = self._natural()
         kept = self._fitting(natural, out.width)
         widths = _shares(natural, kept, [self.columns[index].squeeze for index in kept], out.width)
@@ -68,7 +71,7 @@ class Listing:
 
     def _fitting(self, natural: Sequence[int], width: int) -> list[int]:
         least = [
-            min(size, SQUEEZED) if column.squeeze else size for size, column in zip(natural, self.columns, strict=True)
+            min(size, READABLE) if column.squeeze else size for size, column in zip(natural, self.columns, strict=True)
         ]
         kept = list(range(len(self.columns)))
         for index in reversed(kept.copy()):
@@ -84,16 +87,15 @@ def _width(least: Sequence[int], kept: Sequence[int]) -> int:
 
 
 def _shares(natural: Sequence[int], kept: Sequence[int], squeeze: Sequence[bool], width: int) -> list[int]:
-    """The width of each kept column: whole columns their natural width; the squeeze columns share what is left,
-    the narrowest first, each taking no more than it needs."""
+    """The width of each kept column: whole columns their natural width; the squeeze columns share what is left
+    in column order, each taking what it needs while leaving the ones after it at least ``SQUEEZED``."""
     sizes = [natural[index] for index in kept]
     left = (
         width - GAP * (len(kept) - 1) - sum(size for size, shrinks in zip(sizes, squeeze, strict=True) if not shrinks)
     )
-    squeezed = sorted(
-        (size, position) for position, (size, shrinks) in enumerate(zip(sizes, squeeze, strict=True)) if shrinks
-    )
-    for done, (size, position) in enumerate(squeezed):
-        sizes[position] = max(1, min(size, left // (len(squeezed) - done)))
+    squeezed = [position for position, shrinks in enumerate(squeeze) if shrinks]
+    for done, position in enumerate(squeezed):
+        after = len(squeezed) - done - 1
+        sizes[position] = max(1, min(sizes[position], left - SQUEEZED * after))
         left -= sizes[position]
     return sizes
