@@ -14,9 +14,9 @@ from evertask.errors import ConfigurationError
 
 def main() -> None:
     """Entry point of the ``evertask`` console script."""
-    from evertask.cli.app import cli
+    from evertask.cli.app import run
 
-    cli()
+    run()
 
 
 def load_app(target: str) -> EverTask:

@@ -59,7 +59,7 @@ def root(
         str | None, typer.Option(help="Who the task history records for actions (default: cli:<login>).")
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit.")
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """evertask: durable background tasks."""
@@ -74,3 +74,8 @@ cli.add_typer(recurring.recurring, name="recurring")
 cli.command()(worker.worker)
 cli.command(**web.SETTINGS)(web.web)
 cli.add_typer(db.db, name="db")
+
+
+def run() -> None:
+    """Run the command line given to the process (what :func:`evertask.cli.main` calls)."""
+    cli()
