@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from evertask.cli.output import confirm, console, ensure_terminal, plural, print_json
+from evertask.cli.output import confirm, console, ensure_terminal, plural, print_json, reply
 from evertask.cli.selection import describe
 from evertask.cli.session import call
 from evertask.errors import EverTaskError
@@ -108,9 +108,8 @@ def _each(ctx: typer.Context, action: Action, task_ids: Sequence[UUID], one: One
 
 
 def _report(action: Action, result: BulkResult, as_json: bool) -> None:
-    if as_json:
-        print_json(result)
-    elif result.dry_run:
-        console().print(f"would {action.verb} {plural(result.count, 'task')} (dry run: nothing changed)")
-    else:
-        console().print(f"{action.done} {plural(result.count, 'task')}")
+    counted = plural(result.count, "task")
+    sentence = (
+        f"would {action.verb} {counted} (dry run: nothing changed)" if result.dry_run else f"{action.done} {counted}"
+    )
+    reply(result, sentence, as_json=as_json)

@@ -35,6 +35,14 @@ def print_json(value: Any) -> None:
     typer.echo(pydantic_core.to_json(value, indent=2).decode())
 
 
+def reply(value: Any, sentence: str, *, as_json: bool) -> None:
+    """An action's answer: ``value`` as JSON for scripts, or one ``sentence`` for people."""
+    if as_json:
+        print_json(value)
+    else:
+        console().print(sentence)
+
+
 def when(moment: datetime | None) -> str:
     """An exact time, UTC to the second, or a dash."""
     if moment is None:

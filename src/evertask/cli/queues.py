@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from evertask.cli.listing import Column, Listing
-from evertask.cli.output import Json, console, plural, print_json, seconds, when
+from evertask.cli.output import Json, console, plural, print_json, reply, seconds, when
 from evertask.cli.session import call
 from evertask.ops import QueueInfo
 from evertask.task import TaskStatus
@@ -59,20 +59,16 @@ def print_queues(found: list[QueueInfo]) -> None:
 def pause(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     """Pause a queue: no worker claims its tasks until it is resumed (dispatch still stores them)."""
     queue = call(ctx, lambda ops: ops.pause_queue(name))
-    if as_json:
-        print_json(queue)
-    else:
-        waiting = plural(queue.waiting, "task")
-        console().print(
-            f"queue {queue.name} paused: no worker claims its tasks until it is resumed ({waiting} waiting)"
-        )
+    waiting = plural(queue.waiting, "task")
+    reply(
+        queue,
+        f"queue {queue.name} paused: no worker claims its tasks until it is resumed ({waiting} waiting)",
+        as_json=as_json,
+    )
 
 
 @queues.command()
 def resume(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     """Resume a paused queue: workers claim its tasks again."""
     queue = call(ctx, lambda ops: ops.resume_queue(name))
-    if as_json:
-        print_json(queue)
-    else:
-        console().print(f"queue {queue.name} resumed ({plural(queue.waiting, 'task')} waiting)")
+    reply(queue, f"queue {queue.name} resumed ({plural(queue.waiting, 'task')} waiting)", as_json=as_json)

@@ -8,7 +8,7 @@ from uuid import UUID
 import typer
 
 from evertask.cli.listing import Column, Listing
-from evertask.cli.output import Json, console, print_json, relative, when
+from evertask.cli.output import Json, console, print_json, relative, reply, when
 from evertask.cli.session import call
 from evertask.ops import RecurringSeries
 
@@ -54,10 +54,7 @@ def list_series(ctx: typer.Context, as_json: Json = False) -> None:
 def run(ctx: typer.Context, series_id: SeriesId, as_json: Json = False) -> None:
     """Run a series' task once now, as a separate one-off task; the series keeps its schedule."""
     started = call(ctx, lambda ops: ops.run_now(series_id))
-    if as_json:
-        print_json(started)
-    else:
-        console().print(f"started task {started.task_id} from series {started.series_id}")
+    reply(started, f"started task {started.task_id} from series {started.series_id}", as_json=as_json)
 
 
 @recurring.command()
@@ -73,7 +70,4 @@ def resume(ctx: typer.Context, series_id: SeriesId, as_json: Json = False) -> No
 
 
 def _said(done: str, series: RecurringSeries, as_json: bool) -> None:
-    if as_json:
-        print_json(series)
-    else:
-        console().print(f"series {series.id} {done}: next run {when(series.next_run)}")
+    reply(series, f"series {series.id} {done}: next run {when(series.next_run)}", as_json=as_json)
