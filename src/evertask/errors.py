@@ -182,6 +182,14 @@ class InvalidArgumentError(EverTaskError, ValueError):
         self.reason = reason
 
 
+class InvalidDurationError(InvalidArgumentError):
+    """A duration given as text (``30m``, ``12h``, ``7d``) is not a positive number of s/m/h/d/w units."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("duration", f"{text!r}: use a number and a unit s, m, h, d or w, e.g. 30m, 12h, 7d")
+        self.text = text
+
+
 class InvalidFilterError(EverTaskError, ValueError):
     """A query, a bulk action or a statistics window asks for something storage cannot answer (a page size out
     of range, a naive datetime, an edited payload for more than one task...); nothing was changed."""

@@ -1,15 +1,19 @@
-"""The ``evertask`` command (console script ``evertask.cli:main``).
+"""The ``evertask`` command (console script ``evertask.cli:main``): operate tasks, queues and workers of a database,
+run a worker, manage the schema.
 
-Its commands live in :mod:`evertask.cli.app` and need the ``cli`` extra (typer); this module imports without it,
-so that the command run on an install without the extra says what to install instead of a traceback.
+Its commands live in :mod:`evertask.cli.app` and need the ``cli`` extra (typer, rich); ``evertask web`` also needs
+the ``web`` extra. This module imports without them, so that the command run on an install without the extra says
+what to install instead of a traceback.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from evertask._extras import require
-from evertask.errors import MissingExtraError
+from evertask.app import EverTask
+from evertask.errors import ConfigurationError, MissingExtraError
 
 
 def main() -> None:
@@ -23,3 +27,17 @@ def main() -> None:
     from evertask.cli.app import run
 
     run()
+
+
+def load_app(target: str) -> EverTask:
+    """Import ``module:attribute`` (or ``module``, using its ``app``) and return the EverTask app there."""
+    module_name, _, attribute = target.partition(":")
+    sys.path.insert(0, ".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from exc
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, EverTask):
+        raise ConfigurationError(f"{target!r} is not an EverTask app (looked for {attribute or 'app'!r})")
+    return app
