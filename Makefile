@@ -4,7 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean services
+.PHONY: install demo test lint typecheck unit bench clean services extras
+
+# Every extra alone: a venv per extra (and "core": no extra) holding only the wheel of this checkout with that
+# extra, running tests/packaging/smoke_<extra>.py. Adding an extra: add its name here and write its smoke script.
+EXTRAS := core sqlite postgres mysql cli
+EXTRAS_DIR := .venv-extras
+WHEEL := $(EXTRAS_DIR)/dist/.built
+SOURCES := $(shell find src -type f -not -path '*/__pycache__/*') README.md
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +31,27 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-test: lint typecheck
+test: lint typecheck extras
 	$(BIN)/pytest -q
+
+extras: $(EXTRAS:%=$(EXTRAS_DIR)/%/.installed)
+	@for extra in $(EXTRAS); do \
+		echo "--- evertask$$([ $$extra = core ] || echo "[$$extra]") alone"; \
+		$(EXTRAS_DIR)/$$extra/bin/python tests/packaging/smoke_$$extra.py || exit 1; \
+	done
+
+$(WHEEL): pyproject.toml $(SOURCES) | $(STAMP)
+	rm -rf $(EXTRAS_DIR)/dist
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir $(EXTRAS_DIR)/dist .
+	touch $@
+
+# A new pyproject.toml means new dependencies: a fresh venv, so that nothing of the old ones is left over. A new
+# wheel alone (the code changed) is reinstalled over the old one.
+$(EXTRAS_DIR)/%/.installed: pyproject.toml $(WHEEL)
+	$(if $(filter pyproject.toml,$?),rm -rf $(EXTRAS_DIR)/$* && $(PYTHON) -m venv $(EXTRAS_DIR)/$*)
+	$(EXTRAS_DIR)/$*/bin/pip install --quiet "$$(echo $(EXTRAS_DIR)/dist/*.whl)$(if $(filter core,$*),,[$*])"
+	$(EXTRAS_DIR)/$*/bin/pip install --quiet --no-deps --force-reinstall $(EXTRAS_DIR)/dist/*.whl
+	touch $@
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"
@@ -38,4 +64,4 @@ services:
 	start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(EXTRAS_DIR) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -21,6 +21,7 @@ from evertask.registry import Registration, Registry
 from evertask.retry import DEFAULT_RETRY, RetryPolicy
 from evertask.storage.base import Storage, TaskQuery
 from evertask.storage.memory import MemoryStorage
+from evertask.storage.urls import storage_from_url
 from evertask.task import StatusChange, Task, TaskRecord, TaskStatus
 from evertask.waiting import Waiters
 from evertask.worker import Worker, WorkerSettings
@@ -132,11 +133,9 @@ class EverTask:
     def from_url(cls, url: str, **kwargs: Any) -> EverTask:
         """An app on the storage a URL names: ``memory://``, ``sqlite:///tasks.db``,
         ``postgresql://host/db`` or ``mysql://user@host/db`` (the SQL ones need their extra installed).
-        Other keyword arguments are those of the constructor."""
-        if url.startswith("memory://"):
-            return cls(MemoryStorage(), **kwargs)
-        from evertask.storage.sql import storage_from_url  # needs the sqlite/postgres/mysql extra
-
+        Other keyword arguments are those of the constructor. A malformed URL raises
+        :class:`~evertask.errors.InvalidStorageUrlError`; a backend whose extra is not installed,
+        :class:`~evertask.errors.MissingExtraError`."""
         return cls(storage_from_url(url), **kwargs)
 
     # -- configuration -------------------------------------------------------------------------------------

@@ -18,6 +18,63 @@ class ConfigurationError(EverTaskError):
     """The application, a queue or a handler is configured in a way that cannot work."""
 
 
+class MissingExtraError(ConfigurationError, ImportError):
+    """A feature needs a package that is not installed; the message names the extra that installs it.
+
+    ``extra`` is the extra to install (``pip install "evertask[<extra>]"``); where several would do (each SQL
+    backend's extra installs SQLAlchemy), ``extras`` lists them all and ``extra`` is the first. ``module`` is the
+    package that could not be imported. Also an ``ImportError``, so ``except ImportError`` around an optional
+    import keeps working.
+    """
+
+    def __init__(
+        self, module: str, extras: tuple[str, ...], *, needed_by: str | None = None, reason: str | None = None
+    ) -> None:
+        what = f"{needed_by} needs {module}" if needed_by else f"{module} is needed"
+        why = f" ({reason})" if reason else ""
+        named = [f"evertask[{extra}]" for extra in extras]
+        choice = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" or {named[-1]}"
+        super().__init__(
+            f'{what}, which is not installed{why}: install {choice} (pip install "{named[0]}")', name=module
+        )
+        self.module = module
+        self.extras = extras
+        self.extra = extras[0]
+        self.needed_by = needed_by
+
+
+class InvalidStorageUrlError(ConfigurationError, ValueError):
+    """A storage URL is malformed or names no backend evertask has; the message shows the accepted forms.
+
+    ``url`` is the URL as given with any password replaced by ``***``; ``reason`` says what is wrong with it.
+    """
+
+    ACCEPTED = (
+        "memory://",
+        "sqlite:///relative/path.db",
+        "sqlite:////absolute/path.db",
+        "postgresql://user:password@host:5432/db",
+        "mysql://user:password@host:3306/db",
+        "mariadb://user:password@host:3306/db",
+    )
+
+    def __init__(self, url: str, reason: str) -> None:
+        shown = without_password(url)
+        super().__init__(f"invalid storage URL {shown!r}: {reason} (accepted forms: {', '.join(self.ACCEPTED)})")
+        self.url = shown
+        self.reason = reason
+
+
+def without_password(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part, if any, replaced by ``***`` (works on strings
+    that are not valid URLs too, since those are the ones shown in errors)."""
+    start = url.find("://")
+    start = 0 if start < 0 else start + 3
+    at = url.rfind("@")
+    colon = url.find(":", start, at) if at > start else -1
+    return url if colon < 0 else f"{url[: colon + 1]}***{url[at:]}"
+
+
 class HandlerAlreadyRegisteredError(ConfigurationError):
     """A second handler was registered for a task type that already has one."""
 

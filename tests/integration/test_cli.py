@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evertask import EverTask, Queue, TaskStatus
+from evertask import EverTask, Queue, TaskStatus, __version__
 from evertask.storage.sql import SqliteStorage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +25,12 @@ def test_help_lists_the_commands() -> None:
     assert result.returncode == 0
     assert "worker" in result.stdout
     assert "db" in result.stdout
+
+
+def test_version_prints_the_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"evertask {__version__}\n"
 
 
 def test_db_upgrade_creates_the_tables(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Storage backends behind one protocol: :class:`Storage`.
 
 ``MemoryStorage`` is always available; ``SqliteStorage`` and ``SqlStorage`` need the ``sqlite``, ``postgres``
-or ``mysql`` extra and are imported lazily so that the core install stays light.
+or ``mysql`` extra and are imported lazily so that the core install stays light (without the extra, importing them
+raises :class:`~evertask.errors.MissingExtraError` naming it).
 """
 
 from __future__ import annotations

@@ -18,16 +18,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, StatementError
 
-from evertask.errors import ConfigurationError, StorageError, StorageUnavailableError
+from evertask.errors import ConfigurationError, InvalidStorageUrlError, StorageError, StorageUnavailableError
+from evertask.storage import urls
 from evertask.storage.sql.attempts import Progress, Stage, Work
-from evertask.storage.sql.direct_pool import DirectWork
 from evertask.storage.sql.engine import Engines, create_engines, driver_url, shown
 from evertask.storage.sql.sqlite_writer import RawWork
+
+if TYPE_CHECKING:
+    from evertask.storage.sql.direct_pool import DirectWork  # imports psycopg: PostgreSQL deployments only
 
 T = TypeVar("T")
 
@@ -36,18 +39,20 @@ _FIRST_DELAY, _MAX_DELAY = 0.02, 2.0
 # Server-side rollbacks that mean "try again": PostgreSQL SQLSTATEs and MySQL error numbers.
 _PG_RETRY = frozenset({"40001", "40P01", "55P03"})
 _MYSQL_RETRY = frozenset({1205, 1213})
-_SUPPORTED = ("sqlite", "postgresql", "mysql", "mariadb", "mssql")
 
 
 class Database:
-    """The connections of one storage and the transactions it runs through them."""
+    """The connections of one storage and the transactions it runs through them.
+
+    Construction checks ``url`` (:class:`InvalidStorageUrlError`) and that its backend's extra is installed
+    (:class:`~evertask.errors.MissingExtraError`); nothing connects before :meth:`start`.
+    """
 
     def __init__(self, url: str | URL, *, schema: str | None = None, pool_size: int = 10, echo: bool = False) -> None:
-        self.url = driver_url(url)
+        self.url = _checked(url)
         self.shown_url = shown(self.url)
         self.dialect = self.url.get_backend_name()
-        if self.dialect not in _SUPPORTED:
-            raise ConfigurationError(f"{self.shown_url}: evertask stores tasks in SQLite, PostgreSQL or MySQL/MariaDB")
+        urls.require_backend(self.dialect, self.url.get_driver_name())
         if self.dialect == "sqlite" and schema is not None:
             raise ConfigurationError(f"SQLite has no schemas; drop schema={schema!r} or use another file")
         if self.dialect == "sqlite" and self.url.database in (None, "", ":memory:"):
@@ -189,3 +194,23 @@ class Database:
         text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         password = self.url.password
         return text.replace(str(password), "***") if password else text
+
+
+def _checked(url: str | URL) -> URL:
+    """``url`` parsed, with the driver evertask runs it on, of a SQL backend whose dialect SQLAlchemy has."""
+    if isinstance(url, str):
+        urls.parse(url)  # the clearer message for what SQLAlchemy would only call unparsable
+    try:
+        parsed = driver_url(url)
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise InvalidStorageUrlError(str(url), f"SQLAlchemy cannot read it ({exc})") from None
+    backend = parsed.get_backend_name()
+    if backend == "memory":
+        raise InvalidStorageUrlError(shown(parsed), "memory:// is MemoryStorage (or storage_from_url), not SqlStorage")
+    if backend not in urls.BACKENDS:
+        raise InvalidStorageUrlError(shown(parsed), f"evertask has no storage backend {backend!r}")
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise InvalidStorageUrlError(shown(parsed), f"SQLAlchemy has no driver {parsed.drivername!r}") from None
+    return parsed

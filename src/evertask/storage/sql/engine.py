@@ -15,15 +15,17 @@ import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from evertask.storage.sql.attempts import Progress, Runner, Work, run_transaction
-from evertask.storage.sql.direct_pool import DirectRunner
 from evertask.storage.sql.sqlite_writer import SqliteWriter
+
+if TYPE_CHECKING:
+    from evertask.storage.sql.direct_pool import DirectRunner
 
 T = TypeVar("T")
 
@@ -110,6 +112,9 @@ def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool) 
         # psycopg sends BEGIN as a round trip of its own; a single-statement read needs no transaction.
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         if url.get_driver_name() == "psycopg":
+            # Imported here, not above: it imports psycopg, which only the postgres extra installs.
+            from evertask.storage.sql.direct_pool import DirectRunner
+
             conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
             direct = DirectRunner(conninfo, base.dialect, pool_size)
 

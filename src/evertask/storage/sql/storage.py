@@ -16,7 +16,6 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
-from evertask.errors import ConfigurationError
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -26,10 +25,8 @@ from evertask.storage.base import (
     NewTask,
     Outcome,
     RetentionPolicy,
-    Storage,
     TaskQuery,
 )
-from evertask.storage.memory import MemoryStorage
 from evertask.storage.sql import sqlite_direct
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
@@ -41,9 +38,9 @@ from evertask.storage.sql.migrate import check_schema, migrate
 from evertask.storage.sql.ratelimit import take_bucket_token
 from evertask.storage.sql.tables import RECORD_COLUMNS, HistoryWriter, task_history, tasks, to_record
 from evertask.storage.sql.wakeups import PostgresWakeups, channel_for
+from evertask.storage.urls import DEFAULT_POOL_SIZE
 from evertask.task import StatusChange, TaskRecord, TaskStatus
 
-DEFAULT_POOL_SIZE = 10
 _GET = select(*RECORD_COLUMNS).where(tasks.c.id == bindparam("id"))
 _COUNT = select(tasks.c.status, func.count()).group_by(tasks.c.status)
 _COUNT_IN_QUEUE = _COUNT.where(tasks.c.queue == bindparam("queue"))
@@ -275,20 +272,3 @@ class SqliteStorage(SqlStorage):
     ) -> None:
         url = URL.create("sqlite", database=os.fspath(path))
         super().__init__(url, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo)
-
-
-def storage_from_url(
-    url: str,
-    *,
-    schema: str | None = None,
-    auto_migrate: bool = True,
-    audit: AuditLevel = "full",
-    pool_size: int = DEFAULT_POOL_SIZE,
-    echo: bool = False,
-) -> Storage:
-    """The storage a URL names: ``memory://`` for :class:`MemoryStorage`, any SQL URL for :class:`SqlStorage`."""
-    if url.startswith("memory:"):
-        if schema is not None:
-            raise ConfigurationError(f"memory storage has no schema (got schema={schema!r})")
-        return MemoryStorage(audit=audit)
-    return SqlStorage(url, schema=schema, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo)

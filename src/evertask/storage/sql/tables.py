@@ -1,5 +1,6 @@
-"""The tables as the queries see them: tasks, their history and attempts, rate-limit buckets, queues, workers. The DDL itself belongs to the
-migrations, which must agree with this (``tests/contract/test_sql_schema.py`` compares them).
+"""The tables as the queries see them: tasks, their history and attempts, rate-limit buckets, queues, workers.
+The DDL itself belongs to the migrations, which must agree with this (``tests/contract/test_sql_schema.py``
+compares them).
 
 ``seq`` is the dispatch order and the primary key: rows are appended in order (the clustered key on InnoDB, the
 rowid on SQLite), and ``id`` is a unique secondary key. ``claim_queue`` is a generated column: the task's queue

@@ -1,6 +1,6 @@
-"""The ``evertask`` command: run a worker for an app, and manage the database schema.
+"""The commands of ``evertask``: run a worker for an app, and manage the database schema.
 
-Needs the ``cli`` extra (typer, rich).
+Needs the ``cli`` extra (typer); :func:`evertask.cli.main` checks for it before importing this module.
 """
 
 from __future__ import annotations
@@ -14,12 +14,28 @@ from typing import Annotated
 
 import typer
 
+from evertask import __version__
 from evertask.app import EverTask
 from evertask.errors import ConfigurationError, StorageError
 
 cli = typer.Typer(help="evertask: durable background tasks.", no_args_is_help=True, add_completion=False)
 db = typer.Typer(help="Database schema management.", no_args_is_help=True)
 cli.add_typer(db, name="db")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"evertask {__version__}")
+        raise typer.Exit
+
+
+@cli.callback()
+def options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """evertask: durable background tasks."""
 
 
 def load_app(target: str) -> EverTask:
@@ -75,8 +91,8 @@ def upgrade(
     typer.echo("evertask schema is up to date")
 
 
-def main() -> None:
-    """Entry point of the ``evertask`` console script."""
+def run() -> None:
+    """Run the command line given to the process (what :func:`evertask.cli.main` calls)."""
     try:
         cli()
     except (ConfigurationError, StorageError) as exc:  # the message names the problem; no traceback needed
