@@ -119,7 +119,7 @@ class EverTask:
             worker=lambda: self._worker,
         )
         self.recurring = RecurringTasks(
-            storage=self.storage, dispatcher=self.dispatcher, now=clock, wake=self._wake_worker
+            storage=self.storage, store=self.dispatcher.store, now=clock, wake=self._wake_worker
         )
         """Managing recurring series: list with next runs, pause, resume, run one now."""
         self.dispatcher.throw_if_unable_to_persist = throw_if_unable_to_persist
@@ -254,6 +254,11 @@ class EverTask:
             await self.storage.close()
         finally:
             self._started = self._stopping = False
+
+    @property
+    def started(self) -> bool:
+        """Whether the app is started (storage open; the worker running unless started without it)."""
+        return self._started
 
     async def __aenter__(self) -> EverTask:
         await self.start()

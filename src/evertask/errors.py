@@ -152,6 +152,42 @@ class TaskNotFoundError(EverTaskError):
         self.task_id = task_id
 
 
+class TaskKeyNotFoundError(TaskNotFoundError):
+    """No stored task has this key."""
+
+    def __init__(self, key: str) -> None:
+        EverTaskError.__init__(self, f"no task with key {key!r}")
+        self.key = key
+
+
+class InvalidArgumentError(EverTaskError, ValueError):
+    """An operation was given a value it cannot use (a queue name, an actor, a page size...)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"invalid {name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class InvalidFilterError(EverTaskError, ValueError):
+    """A query, a bulk action or a statistics window asks for something storage cannot answer (a page size out
+    of range, a naive datetime, an edited payload for more than one task...); nothing was changed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid filter: {reason}")
+        self.reason = reason
+
+
+class ActionNotAllowedError(EverTaskError):
+    """An operator action does not apply to a task in its current status (retrying a running task...)."""
+
+    def __init__(self, action: str, task_id: UUID, status: str, allowed: str) -> None:
+        super().__init__(f"cannot {action} task {task_id}: it is {status} ({action} applies to {allowed} tasks)")
+        self.action = action
+        self.task_id = task_id
+        self.status = status
+
+
 class QueueFullError(EverTaskError):
     """A queue configured with ``when_full="raise"`` has no room for another task."""
 

@@ -8,13 +8,12 @@ one (a daily report that was down for a week runs once, not seven times).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from uuid import UUID
 
-from evertask.dispatcher import Dispatcher
 from evertask.errors import TaskNotFoundError
 from evertask.ids import new_task_id
 from evertask.schedule import Schedule, schedule_from_json
@@ -51,18 +50,21 @@ class RecurringTasks:
 
     A series is one stored row: pausing keeps it (status ``paused``) until resumed; resuming continues from the
     first occurrence after now (occurrences missed while paused are skipped, not replayed).
+
+    ``store`` stores a one-off run (the app passes its dispatcher's, which waits for room and wakes the local
+    worker; the operations service, with storage alone, stores it directly).
     """
 
     def __init__(
         self,
         *,
         storage: Storage,
-        dispatcher: Dispatcher,
+        store: Callable[[NewTask, datetime], Awaitable[UUID]],
         now: Callable[[], datetime],
         wake: Callable[[str, datetime, datetime], None],
     ) -> None:
         self._storage = storage
-        self._dispatcher = dispatcher
+        self._store = store
         self._now = now
         self._wake = wake
 
@@ -117,7 +119,7 @@ class RecurringTasks:
             scheduled_at=now,
             priority=record.priority,
         )
-        return await self._dispatcher.store(one_off, now)
+        return await self._store(one_off, now)
 
     async def _record(self, task_id: UUID) -> TaskRecord:
         record = await self._storage.get(task_id)

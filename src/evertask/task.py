@@ -101,10 +101,12 @@ class TaskRecord:
 
 @dataclass(slots=True)
 class StatusChange:
-    """One recorded transition of a task: the audit trail and run history the dashboard shows."""
+    """One recorded transition of a task: the audit trail and run history the dashboard shows. ``actor`` names who
+    made the change when it was not the engine (an operator, a script); None for the engine's own changes."""
 
     task_id: UUID
     from_status: TaskStatus | None
     to_status: TaskStatus
     at: datetime
     error: str | None = None
+    actor: str | None = None

@@ -7,10 +7,11 @@ from evertask.task import TaskStatus
 
 
 class AuditFilter:
-    """Decides whether a transition is written to history.
+    """Decides whether a transition is written to history, and an execution to the attempts.
 
     ``full`` keeps every transition; ``minimal`` keeps final ones and any that carries an error (retries,
-    recoveries); ``errors`` keeps only transitions that carry an error; ``none`` keeps nothing.
+    recoveries); ``errors`` keeps only transitions that carry an error; ``none`` keeps nothing. Attempts: ``full``
+    and ``minimal`` keep every one, ``errors`` those that ended with an error, ``none`` none.
     """
 
     __slots__ = ("level",)
@@ -29,3 +30,9 @@ class AuditFilter:
         if error is not None:
             return True
         return self.level == "minimal" and to_status.is_final
+
+    def keeps_attempt(self, error: str | None) -> bool:
+        """Whether an execution that ended with ``error`` (None: without one) is recorded."""
+        if self.level == "none":
+            return False
+        return error is not None or self.level != "errors"

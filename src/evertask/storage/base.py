@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 from uuid import UUID
 
+from evertask.storage.records import AttemptOutcome, AttemptRecord, QueueState, WorkerInfo
 from evertask.task import StatusChange, TaskRecord, TaskStatus
 
 AuditLevel = Literal["full", "minimal", "errors", "none"]
@@ -56,6 +57,12 @@ class Outcome:
     becomes ``at`` and ``attempts`` starts again at zero. ``attempt_refunded`` gives the attempt back
     (``attempts`` goes down by one): the attempt was interrupted by a shutdown or deferred by a rate limit,
     and must not use up a retry.
+
+    ``ending`` says how the execution ended, for its row in the task's attempts (None: no row, the handler never
+    ran: a rate-limit deferral, a stop before it started). ``started_at`` and ``duration`` are when the handler
+    started and how many seconds it ran; ``error`` is the full text with its traceback, ``error_type`` (the
+    exception's qualified class name) and ``error_message`` (``str(exc)``) its parts. ``result`` is the handler's
+    return value as JSON, stored when ``ending`` is ``completed`` (None stores NULL).
     """
 
     id: UUID
@@ -67,6 +74,12 @@ class Outcome:
     next_run: datetime | None = None
     run_finished: bool = False
     attempt_refunded: bool = False
+    ending: AttemptOutcome | None = None
+    started_at: datetime | None = None
+    duration: float = 0.0
+    error_type: str | None = None
+    error_message: str | None = None
+    result: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +96,9 @@ class HeartbeatResult:
 
     cancel_requested: frozenset[UUID] = frozenset()
     lost: frozenset[UUID] = frozenset()
+    worker_found: bool = True
+    """False when the heartbeat was given ``now`` but the registry has no row for the owner (it was pruned while
+    the worker stalled): the worker registers again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,25 +171,63 @@ class Storage(Protocol):
         Claimable means ``pending``, ``queued`` or ``service_stopped`` with ``scheduled_at <= now``; order is
         priority (higher first), then due time, then dispatch order. Each claimed task becomes ``in_progress``
         with ``owner``, ``lease_until``, ``started_at = now``, ``attempts + 1`` and ``fence + 1``. No task is
-        ever claimed by two owners at once.
+        ever claimed by two owners at once. Queues paused by :meth:`set_queue_paused` are skipped, checked in
+        the claim's own transaction; ``next_due`` ignores them too.
         """
 
     async def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
         """Record how attempts ended, in one transaction; per outcome, whether it was applied.
 
         An outcome applies only if the task is still ``in_progress`` under the same owner and fence; otherwise
-        it is ignored (another worker owns the task now), and the task is left as it is.
+        it is ignored (another worker owns the task now), and the task is left as it is. An applied outcome with
+        an ``ending`` also writes the execution's :class:`AttemptRecord` (its attempt and run numbers, type and
+        queue from the task's row, the owner as worker; kept as the audit level says), and one whose ending is
+        ``completed`` sets the task's result.
         """
 
-    async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
-        """Extend the lease of ``owner``'s running tasks; report cancellations asked for and claims lost."""
+    async def heartbeat(
+        self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime, now: datetime | None = None
+    ) -> HeartbeatResult:
+        """Extend the lease of ``owner``'s running tasks; report cancellations asked for and claims lost.
+
+        With ``now``, also refresh the ``last_heartbeat`` of ``owner``'s row in the worker registry (also when it
+        holds no task); the result says whether that row was there.
+        """
 
     async def recover_expired(self, *, now: datetime, max_recoveries: int) -> list[TaskRecord]:
         """Return tasks whose lease expired (their worker died) to ``pending``, due at once.
 
         Each recovery is counted; a task recovered more than ``max_recoveries`` times is ``failed`` instead
-        (it keeps killing its worker). Returns the tasks as they are after the change.
+        (it keeps killing its worker). Each writes a ``lost`` attempt row for the execution that died (subject
+        to the audit level). Returns the tasks as they are after the change.
         """
+
+    async def attempts(self, task_id: UUID) -> list[AttemptRecord]:
+        """The recorded executions of a task, oldest first (empty for an unknown task)."""
+
+    async def result(self, task_id: UUID) -> str | None:
+        """The stored result of a task as JSON: its last completed execution's return value; None if there is
+        none (or no such task)."""
+
+    async def set_queue_paused(self, queue: str, *, paused: bool, now: datetime, actor: str | None) -> None:
+        """Pause or resume ``queue`` for every worker on this storage. While paused, :meth:`claim` takes none of
+        its tasks and reports no due time for it; dispatch still stores into it and waiting tasks keep their
+        status. Tasks already claimed run to their end."""
+
+    async def queue_states(self) -> list[QueueState]:
+        """Every queue an operator paused or resumed, by name (a queue never set is running)."""
+
+    async def register_worker(self, info: WorkerInfo) -> None:
+        """Add ``info`` to the registry of live workers, or replace the row of the same id."""
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        """Remove a worker from the registry (it stopped); unknown ids are ignored."""
+
+    async def list_workers(self) -> list[WorkerInfo]:
+        """The registered workers by id, each with ``running``: the tasks it holds ``in_progress``."""
+
+    async def prune_workers(self, *, stale_before: datetime) -> int:
+        """Remove workers whose last heartbeat is older than ``stale_before`` (they died); returns how many."""
 
     async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:
         """Cancel a task: a waiting one becomes ``cancelled`` at once; a running one is flagged

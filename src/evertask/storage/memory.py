@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from itertools import count
 from operator import attrgetter
@@ -29,6 +29,8 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
+from evertask.storage.executions import LEASE_EXPIRED, ended_attempt, lost_attempt
+from evertask.storage.records import AttemptRecord, QueueState, WorkerInfo
 from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
 
 _record_values = attrgetter(*(f.name for f in fields(TaskRecord)))
@@ -59,8 +61,10 @@ class _Row:
     lease_until: datetime | None = None
     recoveries: int = 0
     cancel_requested: bool = False
-    # (from, to, at, error): StatusChange objects are built only when someone reads the history.
-    history: list[tuple[TaskStatus | None, TaskStatus, datetime, str | None]] = field(default_factory=list)
+    result: str | None = None
+    # (from, to, at, error, actor): StatusChange objects are built only when someone reads the history.
+    history: list[tuple[TaskStatus | None, TaskStatus, datetime, str | None, str | None]] = field(default_factory=list)
+    executions: list[AttemptRecord] = field(default_factory=list)
 
     def record(self) -> TaskRecord:
         return TaskRecord(*_record_values(self))
@@ -85,6 +89,9 @@ class MemoryStorage:
         self._ready: dict[str, list[tuple[int, float, int, int, _Row]]] = {}
         self._seq = count()
         self._buckets: dict[str, Bucket] = {}
+        self._queue_states: dict[str, QueueState] = {}
+        self._paused: set[str] = set()
+        self._workers: dict[str, WorkerInfo] = {}
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -156,9 +163,17 @@ class MemoryStorage:
         # A deleted row's version was bumped; a changed one has a newer entry of its own.
         return row.version == version and row.queue == queue and row.status in CLAIMABLE_STATUSES
 
-    def _record(self, row: _Row, before: TaskStatus | None, after: TaskStatus, at: datetime, error: str | None) -> None:
+    def _record(
+        self,
+        row: _Row,
+        before: TaskStatus | None,
+        after: TaskStatus,
+        at: datetime,
+        error: str | None,
+        actor: str | None = None,
+    ) -> None:
         if self._audit.keeps(after, error):
-            row.history.append((before, after, at, error))
+            row.history.append((before, after, at, error, actor))
 
     async def get(self, task_id: UUID) -> TaskRecord | None:
         """The task with this id, or None."""
@@ -197,6 +212,8 @@ class MemoryStorage:
         """Take up to ``limit`` due tasks; see :meth:`evertask.storage.base.Storage.claim`."""
         now_ts = now.timestamp()
         claimed: list[TaskRecord] = []
+        if self._paused:
+            queues = [queue for queue in queues if queue not in self._paused]
         for queue in queues:
             self._promote_due(queue, now_ts)
             ready = self._ready.get(queue)
@@ -253,6 +270,12 @@ class MemoryStorage:
         ):
             return False
         self._record(row, row.status, outcome.status, outcome.at, outcome.error)
+        if outcome.ending is not None:
+            if self._audit.keeps_attempt(outcome.error):
+                attempt = ended_attempt(outcome, attempt=row.attempts, run=row.run_count, claimed_at=row.started_at)
+                row.executions.append(attempt)
+            if outcome.ending == "completed":
+                row.result = outcome.result
         row.status, row.owner, row.lease_until = outcome.status, None, None
         row.cancel_requested = False
         row.last_error = outcome.error if outcome.error is not None else row.last_error
@@ -271,8 +294,16 @@ class MemoryStorage:
         self._enqueue(row)
         return True
 
-    async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
-        """Extend leases; report cancellations asked for and claims lost."""
+    async def heartbeat(
+        self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime, now: datetime | None = None
+    ) -> HeartbeatResult:
+        """Extend leases; report cancellations asked for and claims lost; refresh the worker's row (``now``)."""
+        worker_found = True
+        if now is not None:
+            info = self._workers.get(owner)
+            worker_found = info is not None
+            if info is not None:
+                self._workers[owner] = replace(info, last_heartbeat=now)
         cancel: set[UUID] = set()
         lost: set[UUID] = set()
         for task_id in task_ids:
@@ -283,7 +314,7 @@ class MemoryStorage:
             row.lease_until = lease_until
             if row.cancel_requested:
                 cancel.add(task_id)
-        return HeartbeatResult(frozenset(cancel), frozenset(lost))
+        return HeartbeatResult(frozenset(cancel), frozenset(lost), worker_found)
 
     async def recover_expired(self, *, now: datetime, max_recoveries: int) -> list[TaskRecord]:
         """Return tasks with expired leases to pending (or fail them past ``max_recoveries``)."""
@@ -292,6 +323,7 @@ class MemoryStorage:
             if row.status is not TaskStatus.in_progress or row.lease_until is None or row.lease_until > now:
                 continue
             row.recoveries += 1
+            worker = row.owner
             row.owner, row.lease_until = None, None
             row.version += 1
             if row.recoveries > max_recoveries:
@@ -299,11 +331,68 @@ class MemoryStorage:
                 self._record(row, row.status, TaskStatus.failed, now, error)
                 row.status, row.finished_at, row.last_error = TaskStatus.failed, now, error
             else:
-                self._record(row, row.status, TaskStatus.pending, now, "lease expired: worker presumed dead")
+                error = LEASE_EXPIRED
+                self._record(row, row.status, TaskStatus.pending, now, error)
                 row.status, row.scheduled_at = TaskStatus.pending, now
                 self._enqueue(row)
+            if self._audit.keeps_attempt(error):
+                lost = lost_attempt(
+                    row.id,
+                    attempt=row.attempts,
+                    run=row.run_count,
+                    worker=worker,
+                    claimed_at=row.started_at,
+                    now=now,
+                    error=error,
+                )
+                row.executions.append(lost)
             recovered.append(row.record())
         return recovered
+
+    async def attempts(self, task_id: UUID) -> list[AttemptRecord]:
+        """The recorded executions of a task, oldest first."""
+        row = self._rows.get(task_id)
+        return [replace(attempt) for attempt in row.executions] if row else []
+
+    async def result(self, task_id: UUID) -> str | None:
+        """The stored result of a task as JSON, or None."""
+        row = self._rows.get(task_id)
+        return row.result if row else None
+
+    async def set_queue_paused(self, queue: str, *, paused: bool, now: datetime, actor: str | None) -> None:
+        """Pause or resume ``queue``: claims skip a paused queue."""
+        self._queue_states[queue] = QueueState(queue, paused, now, actor)
+        if paused:
+            self._paused.add(queue)
+        else:
+            self._paused.discard(queue)
+
+    async def queue_states(self) -> list[QueueState]:
+        """Every queue paused or resumed, by name."""
+        return [self._queue_states[name] for name in sorted(self._queue_states)]
+
+    async def register_worker(self, info: WorkerInfo) -> None:
+        """Add or replace a worker's row in the registry."""
+        self._workers[info.id] = replace(info, running=0)
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        """Remove a worker from the registry."""
+        self._workers.pop(worker_id, None)
+
+    async def list_workers(self) -> list[WorkerInfo]:
+        """The registered workers by id, with the tasks each holds in progress."""
+        running: dict[str | None, int] = {}
+        for row in self._rows.values():
+            if row.status is TaskStatus.in_progress:
+                running[row.owner] = running.get(row.owner, 0) + 1
+        return [replace(self._workers[w], running=running.get(w, 0)) for w in sorted(self._workers)]
+
+    async def prune_workers(self, *, stale_before: datetime) -> int:
+        """Remove workers silent since before ``stale_before``."""
+        stale = [w for w, info in self._workers.items() if info.last_heartbeat < stale_before]
+        for worker_id in stale:
+            del self._workers[worker_id]
+        return len(stale)
 
     async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:
         """Cancel a waiting task at once; flag a running one."""
@@ -357,4 +446,5 @@ class MemoryStorage:
             cutoff = now - timedelta(days=policy.history_days)
             for row in self._rows.values():
                 row.history = [change for change in row.history if change[2] >= cutoff]
+                row.executions = [attempt for attempt in row.executions if attempt.finished_at >= cutoff]
         return removed

@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from evertask.storage.base import HeartbeatResult, Outcome
+from evertask.storage.executions import LEASE_EXPIRED
 from evertask.storage.sql.tables import RECORD_COLUMNS, UPDATE_BY_ID, HistoryWriter, for_update, tasks, to_record
 from evertask.storage.sql.types import UtcDateTime
 from evertask.task import TaskRecord, TaskStatus
@@ -34,7 +35,6 @@ _FINISH_READS = (
     tasks.c.scheduled_at,
 )
 _RECOVERY_WRITES = ("status", "owner", "lease_until", "recoveries", "finished_at", "last_error", "scheduled_at")
-LEASE_EXPIRED = "lease expired: worker presumed dead"
 
 
 SELECT_RUNNING = for_update(
