@@ -188,6 +188,16 @@ class ActionNotAllowedError(EverTaskError):
         self.status = status
 
 
+class InvalidCursorError(InvalidFilterError):
+    """A page cursor is not one this storage handed out for the same order (edited, truncated, or from another
+    sort)."""
+
+    def __init__(self, cursor: str, reason: str) -> None:
+        shown = cursor if len(cursor) <= 60 else cursor[:57] + "..."
+        super().__init__(f"cursor {shown!r} {reason}")
+        self.cursor = cursor
+
+
 class QueueFullError(EverTaskError):
     """A queue configured with ``when_full="raise"`` has no room for another task."""
 

@@ -110,3 +110,4 @@ class StatusChange:
     at: datetime
     error: str | None = None
     actor: str | None = None
+    """Who made the change when it was not the engine: an operator or a script (None: the engine)."""

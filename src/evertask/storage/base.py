@@ -18,11 +18,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 from uuid import UUID
 
-from evertask.storage.records import AttemptOutcome, AttemptRecord, QueueState, WorkerInfo
+from evertask.storage.records import (
+    AttemptOutcome,
+    AttemptRecord,
+    PageRequest,
+    QueueState,
+    QueueStats,
+    TaskFilter,
+    TaskPage,
+    ThroughputBucket,
+    TypeStats,
+    WorkerInfo,
+)
 from evertask.task import StatusChange, TaskRecord, TaskStatus
 
 AuditLevel = Literal["full", "minimal", "errors", "none"]
@@ -229,9 +240,10 @@ class Storage(Protocol):
     async def prune_workers(self, *, stale_before: datetime) -> int:
         """Remove workers whose last heartbeat is older than ``stale_before`` (they died); returns how many."""
 
-    async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:
+    async def cancel(self, task_id: UUID, *, now: datetime, actor: str | None = None) -> CancelResult:
         """Cancel a task: a waiting one becomes ``cancelled`` at once; a running one is flagged
-        ``cancel_requested`` (its worker learns it at the next heartbeat); a final one is left as it is."""
+        ``cancel_requested`` (its worker learns it at the next heartbeat); a final one is left as it is.
+        ``actor`` (who asked: an operator, a script) is recorded with the change in the history."""
 
     async def reschedule(
         self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
@@ -249,3 +261,51 @@ class Storage(Protocol):
 
     async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
         """Delete finished tasks and history older than ``policy`` allows; returns how many tasks went."""
+
+    # -- operations: what the operations service (evertask.ops) reads and does; see docs/storage.md --
+
+    async def query(self, request: PageRequest) -> TaskPage:
+        """One page of the tasks ``request.filter`` matches, in ``request.sort`` order (then dispatch order), and
+        the cursor of the next page. Raises ``InvalidFilterError`` for a bad request, ``InvalidCursorError``
+        for a cursor this storage did not hand out for that order."""
+
+    async def count(self, filter: TaskFilter) -> int:
+        """How many tasks ``filter`` matches."""
+
+    async def find_by_key(self, key: str) -> TaskRecord | None:
+        """The task holding ``key``, or None."""
+
+    async def retry(
+        self, filter: TaskFilter, *, now: datetime, actor: str | None, payload: str | None = None, dry_run: bool = False
+    ) -> int:
+        """Send the ``failed`` and ``cancelled`` tasks ``filter`` matches back to ``queued``, due at ``now``,
+        with ``attempts`` (and recoveries) at zero so that the retry policy applies in full; returns how many
+        were (``dry_run``: would be) retried. Each gets a history row carrying ``actor``; its earlier history,
+        attempt rows and ``last_error`` are kept. ``payload`` replaces the stored payload and needs a filter of
+        exactly one id. Works in chunks of :data:`~evertask.storage.paging.CHUNK` tasks, each its own
+        transaction: tasks that come to match while it runs may be retried too."""
+
+    async def cancel_matching(
+        self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
+    ) -> int:
+        """Cancel the tasks ``filter`` matches as :meth:`cancel` does (waiting ones at once, running ones
+        flagged; final ones are left); returns how many were (``dry_run``: would be) cancelled or flagged.
+        Chunked as :meth:`retry`."""
+
+    async def purge_matching(self, filter: TaskFilter, *, dry_run: bool = False) -> int:
+        """Delete the final tasks ``filter`` matches, with their history and attempt rows; tasks that are not
+        final are never deleted (whatever statuses the filter names). Returns how many were (``dry_run``:
+        would be) deleted. Chunked as :meth:`retry`."""
+
+    async def queue_stats(self, now: datetime) -> list[QueueStats]:
+        """Per queue (every queue holding tasks, and every queue with a paused setting), by name: its tasks
+        counted by status, and the due time of its oldest task due at ``now`` and still waiting."""
+
+    async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
+        """Attempts that ended in ``[since, until)``, counted in buckets of ``width`` from ``since``, oldest
+        first; every bucket is present, empty ones with zeros."""
+
+    async def type_stats(self, *, since: datetime) -> list[TypeStats]:
+        """Per task type, by name: the attempts that ended at or after ``since``, the failed ones (``failed`` and
+        ``retrying``), and the 50th, 95th and 99th percentile of their duration (linear interpolation
+        between the two nearest attempts, as PostgreSQL's ``percentile_cont``)."""

@@ -9,7 +9,7 @@ delayed tasks. Heap entries are invalidated lazily by a per-row version number.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from itertools import count
@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from evertask.ratelimit import Bucket, take_token
+from evertask.storage import memory_ops
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -30,8 +31,21 @@ from evertask.storage.base import (
     TaskQuery,
 )
 from evertask.storage.executions import LEASE_EXPIRED, ended_attempt, lost_attempt
-from evertask.storage.records import AttemptRecord, QueueState, WorkerInfo
-from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
+from evertask.storage.paging import RETRYABLE, check_filter, check_payload
+from evertask.storage.records import (
+    AttemptRecord,
+    PageRequest,
+    QueueState,
+    QueueStats,
+    TaskFilter,
+    TaskPage,
+    ThroughputBucket,
+    TypeStats,
+    WorkerInfo,
+)
+from evertask.task import CLAIMABLE_STATUSES, FINAL_STATUSES, StatusChange, TaskRecord, TaskStatus
+
+_NOT_FINAL = frozenset(TaskStatus) - FINAL_STATUSES
 
 _record_values = attrgetter(*(f.name for f in fields(TaskRecord)))
 
@@ -182,24 +196,11 @@ class MemoryStorage:
 
     async def list_tasks(self, query: TaskQuery) -> list[TaskRecord]:
         """Tasks matching ``query``, newest first."""
-        matching = [
-            row
-            for row in self._rows.values()
-            if (query.statuses is None or row.status in query.statuses)
-            and (query.queue is None or row.queue == query.queue)
-            and (query.type is None or row.type == query.type)
-            and (query.recurring is None or (row.schedule is not None) == query.recurring)
-        ]
-        matching.sort(key=lambda r: (r.created_at, r.seq), reverse=True)
-        return [row.record() for row in matching[query.offset : query.offset + query.limit]]
+        return memory_ops.list_tasks(self._rows.values(), query)
 
     async def count_by_status(self, queue: str | None = None) -> dict[TaskStatus, int]:
         """How many tasks are in each status."""
-        counts: dict[TaskStatus, int] = {}
-        for row in self._rows.values():
-            if queue is None or row.queue == queue:
-                counts[row.status] = counts.get(row.status, 0) + 1
-        return counts
+        return memory_ops.count_by_status(self._rows.values(), queue)
 
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded transitions of a task, oldest first."""
@@ -394,18 +395,19 @@ class MemoryStorage:
             del self._workers[worker_id]
         return len(stale)
 
-    async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:
+    async def cancel(self, task_id: UUID, *, now: datetime, actor: str | None = None) -> CancelResult:
         """Cancel a waiting task at once; flag a running one."""
         row = self._rows.get(task_id)
-        if row is None:
-            return CancelResult(None)
+        return CancelResult(None) if row is None else self._cancel(row, now, actor)
+
+    def _cancel(self, row: _Row, now: datetime, actor: str | None) -> CancelResult:
         previous = row.status
         if previous is TaskStatus.in_progress:
             row.cancel_requested = True
             return CancelResult(previous, cancel_requested=True)
         if previous.is_final:
             return CancelResult(previous)
-        self._record(row, previous, TaskStatus.cancelled, now, None)
+        self._record(row, previous, TaskStatus.cancelled, now, None, actor)
         row.status, row.finished_at = TaskStatus.cancelled, now
         row.version += 1
         return CancelResult(previous, cancelled=True)
@@ -448,3 +450,77 @@ class MemoryStorage:
                 row.history = [change for change in row.history if change[2] >= cutoff]
                 row.executions = [attempt for attempt in row.executions if attempt.finished_at >= cutoff]
         return removed
+
+    async def query(self, request: PageRequest) -> TaskPage:
+        """One page of the tasks a filter matches; see :meth:`evertask.storage.base.Storage.query`."""
+        return memory_ops.page(self._rows.values(), request)
+
+    async def count(self, filter: TaskFilter) -> int:
+        """How many tasks ``filter`` matches."""
+        check_filter(filter)
+        return sum(1 for row in self._rows.values() if memory_ops.matches(row, filter))
+
+    async def find_by_key(self, key: str) -> TaskRecord | None:
+        """The task holding ``key``, or None."""
+        task_id = self._keys.get(key)
+        return None if task_id is None else await self.get(task_id)
+
+    async def retry(
+        self, filter: TaskFilter, *, now: datetime, actor: str | None, payload: str | None = None, dry_run: bool = False
+    ) -> int:
+        """Send failed and cancelled tasks back to ``queued``; see :meth:`evertask.storage.base.Storage.retry`."""
+        check_filter(filter)
+        check_payload(filter, payload)
+        targets = memory_ops.matching(self._rows.values(), filter, RETRYABLE)
+
+        def retry_one(row: _Row) -> bool:
+            if row.status not in RETRYABLE:
+                return False
+            self._record(row, row.status, TaskStatus.queued, now, None, actor)
+            memory_ops.requeue(row, now, payload)
+            self._enqueue(row)
+            return True
+
+        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, retry_one)
+
+    async def cancel_matching(
+        self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
+    ) -> int:
+        """Cancel waiting tasks and flag running ones that ``filter`` matches."""
+        check_filter(filter)
+        targets = memory_ops.matching(self._rows.values(), filter, _NOT_FINAL)
+
+        def cancel_one(row: _Row) -> bool:
+            result = self._cancel(row, now, actor)
+            return result.cancelled or result.cancel_requested
+
+        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, cancel_one)
+
+    async def purge_matching(self, filter: TaskFilter, *, dry_run: bool = False) -> int:
+        """Delete the final tasks ``filter`` matches, with their history and attempts."""
+        check_filter(filter)
+        targets = memory_ops.matching(self._rows.values(), filter, FINAL_STATUSES)
+
+        def purge_one(row: _Row) -> bool:
+            if not row.status.is_final:
+                return False
+            self._delete(row)
+            return True
+
+        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, purge_one)
+
+    async def queue_stats(self, now: datetime) -> list[QueueStats]:
+        """Per queue: tasks by status and the oldest due waiting task."""
+        return memory_ops.queue_stats(self._rows.values(), self._paused, now)
+
+    async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
+        """Completed and failed attempts per bucket of ``width``."""
+        attempts = (attempt for _, attempt in self._attempts())
+        return memory_ops.throughput(attempts, since=since, until=until, width=width)
+
+    async def type_stats(self, *, since: datetime) -> list[TypeStats]:
+        """Attempts, failures and duration percentiles per task type."""
+        return memory_ops.type_stats(self._attempts(), since=since)
+
+    def _attempts(self) -> Iterator[tuple[str, AttemptRecord]]:
+        return ((row.type, attempt) for row in self._rows.values() for attempt in row.executions)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
+from evertask.storage.records import PageRequest, QueueStats, TaskFilter, TaskPage, ThroughputBucket, TypeStats
 from evertask.storage.sql import sqlite_direct
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
@@ -230,7 +231,7 @@ class SqlStorage:
             lambda conn: recover_leases(conn, now, max_recoveries, self._history()), idempotent=True
         )
 
-    async def cancel(self, task_id: UUID, *, now: datetime) -> CancelResult:
+    async def cancel(self, task_id: UUID, *, now: datetime, actor: str | None = None) -> CancelResult:
         """Cancel a waiting task at once; flag a running one; leave a final one."""
         return await self._db.write(lambda conn: cancel_task(conn, task_id, now, self._history()), idempotent=True)
 
@@ -256,6 +257,38 @@ class SqlStorage:
     async def purge(self, *, now: datetime, policy: RetentionPolicy) -> int:
         """Delete finished tasks and history older than ``policy`` allows; returns how many tasks went."""
         return await self._db.write(lambda conn: purge_tasks(conn, now, policy), idempotent=True)
+
+    # The operations methods on SQL are being written on this branch (ops/reads); memory has them all.
+    async def query(self, request: PageRequest) -> TaskPage:
+        raise NotImplementedError
+
+    async def count(self, filter: TaskFilter) -> int:
+        raise NotImplementedError
+
+    async def find_by_key(self, key: str) -> TaskRecord | None:
+        raise NotImplementedError
+
+    async def retry(
+        self, filter: TaskFilter, *, now: datetime, actor: str | None, payload: str | None = None, dry_run: bool = False
+    ) -> int:
+        raise NotImplementedError
+
+    async def cancel_matching(
+        self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
+    ) -> int:
+        raise NotImplementedError
+
+    async def purge_matching(self, filter: TaskFilter, *, dry_run: bool = False) -> int:
+        raise NotImplementedError
+
+    async def queue_stats(self, now: datetime) -> list[QueueStats]:
+        raise NotImplementedError
+
+    async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
+        raise NotImplementedError
+
+    async def type_stats(self, *, since: datetime) -> list[TypeStats]:
+        raise NotImplementedError
 
 
 class SqliteStorage(SqlStorage):
