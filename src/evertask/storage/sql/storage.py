@@ -7,7 +7,7 @@ connections and retries; the statements live beside the idea they serve (``keys`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -27,8 +27,9 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
+from evertask.storage.feed import HistoryRow
 from evertask.storage.records import PageRequest, QueueStats, TaskFilter, TaskPage, ThroughputBucket, TypeStats
-from evertask.storage.sql import sqlite_direct
+from evertask.storage.sql import feed, sqlite_direct
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
@@ -167,6 +168,14 @@ class SqlStorage:
         """The recorded transitions of a task, oldest first."""
         rows = await self._db.read(lambda conn: conn.execute(_HISTORY, {"task_id": task_id}).all())
         return [StatusChange(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+    async def history_since(self, after: int, *, missing: Collection[int] = (), limit: int = 500) -> list[HistoryRow]:
+        """History rows after id ``after`` (or in ``missing``), oldest first; see :mod:`evertask.storage.feed`."""
+        return await self._db.read(lambda conn: feed.history_since(conn, after, missing, limit))
+
+    async def latest_history_id(self) -> int:
+        """The id of the newest history row (0 when there is none)."""
+        return await self._db.read(feed.latest_id)
 
     async def claim(
         self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
