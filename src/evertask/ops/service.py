@@ -94,6 +94,11 @@ class Operations:
         )
 
     @property
+    def app(self) -> EverTask | None:
+        """The EverTask app this service was made from (None: from a storage or a URL)."""
+        return self._app
+
+    @property
     def max_parallelism(self) -> Mapping[str, int]:
         """Per queue, how many executions a worker of the app runs at once (empty without an app)."""
         return {} if self._app is None else {name: q.max_parallelism for name, q in self._app.queues.items()}
