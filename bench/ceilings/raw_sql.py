@@ -27,7 +27,7 @@ CLAIM_BATCH = 2 * default_parallelism()
 FINISH_BATCH = 1000
 """The most outcomes evertask writes in one group commit."""
 OWNER = "ceiling:1"
-SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000")
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000")
 """The pragmas of evertask's SQLite writer connection."""
 
 _RECORD = """id, type, payload, status, queue, created_at, scheduled_at, priority, "key", attempts, started_at,

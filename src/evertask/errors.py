@@ -228,6 +228,20 @@ class StorageUnavailableError(StorageError):
         self.reason = reason
 
 
+class StorageBusyError(StorageError):
+    """SQLite: another connection (another process) held the database's write lock for longer than the storage's
+    ``busy_timeout``. Nothing of the call was written; it may be tried again."""
+
+    def __init__(self, path: str, waited: float, busy_timeout: float) -> None:
+        super().__init__(
+            f"SQLite database {path} stayed locked by another connection: gave up after waiting {waited:.1f} s "
+            f"(busy_timeout={busy_timeout:g} s); nothing was written"
+        )
+        self.path = path
+        self.waited = waited
+        self.busy_timeout = busy_timeout
+
+
 class RateLimitExceededError(EverTaskError):
     """An attempt was over its rate limit and the limit says ``discard``."""
 

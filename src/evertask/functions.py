@@ -21,6 +21,7 @@ from evertask.context import TaskContext
 from evertask.errors import ConfigurationError, TaskValidationError
 from evertask.handler import Handler, SyncHandler
 from evertask.retry import RetryPolicy
+from evertask.serialization import validation_summary
 from evertask.task import Task
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ class TaskFunction(Generic[P, R]):
         try:
             bound = self.signature.bind_partial(*args, **kwargs)
             return self.task_cls(**bound.arguments)
-        except (TypeError, ValidationError) as exc:
+        except ValidationError as exc:
+            raise TaskValidationError(self.task_cls.task_name, validation_summary(exc)) from exc
+        except TypeError as exc:
             raise TaskValidationError(self.task_cls.task_name, str(exc)) from exc
 
     async def dispatch(

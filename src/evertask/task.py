@@ -18,7 +18,9 @@ class Task(BaseModel):
     sets ``task_name = "..."`` itself (do that before renaming or moving a class whose tasks may be stored).
     """
 
-    model_config = ConfigDict(frozen=True)
+    # Payloads carry personal data: a ValidationError (at dispatch, or a task built inside a handler) shows the
+    # fields and the problems, not the input values, wherever it ends up (logs, last_error).
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     task_name: ClassVar[str] = ""
 

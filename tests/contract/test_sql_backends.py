@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
+import traceback
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +184,21 @@ async def test_many_storages_share_one_database_without_errors(backend: Backend,
     finally:
         for other in others:
             await other.close()
+
+
+@pytest.mark.parametrize("backend", SQL, indirect=True)
+async def test_a_failed_write_carries_no_payload_values_in_its_error_or_its_causes(
+    backend: Backend, storage: Storage
+) -> None:
+    secret = "SECRET-4711"
+    fields: dict[str, Any] = {"key": "keyed: the SQLAlchemy path", "payload": json.dumps({"iban": secret})}
+    if backend.name == "sqlite":  # SQLite stores over-long text: make the insert fail on purpose
+        with closing(sqlite3.connect(backend.url.removeprefix("sqlite:///"))) as conn:
+            conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON evertask_tasks BEGIN SELECT nope(); END")
+    else:
+        fields["queue"] = "q" * 300  # longer than the column: refused by the server
+
+    with pytest.raises(StorageError) as caught:
+        await storage.add([new_task(**fields)])
+
+    assert secret not in "".join(traceback.format_exception(caught.value))  # a logged traceback shows all this

@@ -28,7 +28,7 @@ from evertask.task import TaskStatus
 T = TypeVar("T")
 T0 = datetime(2031, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 WRITER_THREAD = "evertask-sqlite-writer"  # the name engine.py gives the writer's thread
-BUSY_TIMEOUT = 10.0  # seconds the writer thread waits for the lock (engine._SQLITE_BUSY_MS)
+BUSY_TIMEOUT = 30.0  # seconds a write waits for the lock (engine.DEFAULT_BUSY_TIMEOUT)
 PROMPT = 2.0  # "at once", generously: far below BUSY_TIMEOUT, far above a slow runner's hiccup
 DONE = 5.0  # how long a write that must complete may take before the test fails rather than hangs
 

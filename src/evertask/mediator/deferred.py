@@ -18,6 +18,7 @@ from evertask.context import TaskContext
 from evertask.handler import Handler
 from evertask.mediator.mediator import Mediator
 from evertask.mediator.messages import Command, Notification
+from evertask.serialization import load_stored
 from evertask.task import Task
 
 
@@ -48,7 +49,7 @@ class DeferredMessageHandler(Handler[DeferredMessage]):
 
     async def handle(self, task: DeferredMessage, ctx: TaskContext) -> None:
         message_class = self._mediator.registry.message_type(task.message_type)
-        message = message_class.model_validate_json(task.payload)
+        message = load_stored(message_class, task.payload, task.message_type)
         if isinstance(message, Notification):
             await self._mediator.publish(message)
         elif isinstance(message, Command):

@@ -46,7 +46,8 @@ class Message(BaseModel):
     or moving a class of which deferred messages may be stored.
     """
 
-    model_config = ConfigDict(frozen=True)
+    # As for task payloads (evertask.task.Task): validation errors show fields and problems, not input values.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     message_name: ClassVar[str] = ""
 

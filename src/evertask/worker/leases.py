@@ -12,6 +12,7 @@ from uuid import UUID
 from evertask.events import EventBus, TaskRecovered
 from evertask.storage.base import RetentionPolicy, Storage
 from evertask.worker.executor import Executor, StopReason
+from evertask.worker.outage import OutageLog
 
 logger = logging.getLogger("evertask.worker")
 
@@ -51,6 +52,7 @@ class LeaseKeeper:
         self._purged_at: datetime | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._outage = OutageLog("the heartbeat (lease renewal, recovery of dead workers' tasks, retention)")
 
     def start(self) -> None:
         """Start beating."""
@@ -66,8 +68,10 @@ class LeaseKeeper:
         while not self._stop.is_set():
             try:
                 await self.beat()
-            except Exception:
-                logger.exception("heartbeat failed; the next one retries")
+            except Exception as exc:
+                self._outage.failed(exc)
+            else:
+                self._outage.succeeded()
             try:
                 async with asyncio.timeout(self._interval):
                     await self._stop.wait()

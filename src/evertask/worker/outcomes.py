@@ -25,6 +25,7 @@ from evertask.events import (
 )
 from evertask.storage.base import Outcome, Storage
 from evertask.task import TaskRecord, TaskStatus
+from evertask.worker.outage import OutageLog
 
 logger = logging.getLogger("evertask.worker")
 NextOccurrence = Callable[[TaskRecord, datetime], datetime | None]
@@ -74,7 +75,8 @@ class OutcomeRecorder:
 
     A consumer moves on to its next task as soon as the outcome is queued: the write is batched with its
     neighbours'. If the write fails it is retried a few times; if it still fails, the task keeps its claim
-    until the lease expires and is then recovered and run again (at-least-once, never lost).
+    until the lease expires and is then recovered and run again (at-least-once, never lost). At shutdown,
+    :meth:`drain` tries the writes waiting for a retry at once, and gives up those that fail again.
     """
 
     max_tries = 5
@@ -102,6 +104,9 @@ class OutcomeRecorder:
         self._on_finished = on_finished
         self._on_rescheduled = on_rescheduled
         self._rerun_unstored = rerun_unstored
+        self._outage = OutageLog("recording outcomes")
+        self._retries: dict[asyncio.Task[None], list[_Ending]] = {}
+        self._draining = False
 
     def submit(self, record: TaskRecord, verdict: Verdict, duration: float) -> None:
         """Queue the fenced write that ends ``record``'s attempt; it is announced once written."""
@@ -117,23 +122,38 @@ class OutcomeRecorder:
         self._committer.push(_Ending(record, verdict, outcome, duration))
 
     async def drain(self) -> None:
-        """Wait until every queued outcome is written."""
+        """Write every queued outcome, those waiting for a retry at once; what fails now is given up (its task
+        runs again when its lease expires), so that no write is left to run after the storage is closed."""
+        self._draining = True
+        for waiting, endings in self._retries.items():
+            waiting.cancel()
+            self._push_all(endings)
+        self._retries.clear()
         await self._committer.drain()
 
     async def _write(self, endings: Sequence[_Ending]) -> list[bool]:
-        return await self._storage.finish([ending.outcome for ending in endings])
+        applied = await self._storage.finish([ending.outcome for ending in endings])
+        self._outage.succeeded()
+        return applied
 
     def _write_failed(self, endings: Sequence[_Ending], exc: Exception) -> None:
-        retry = [replace(e, tries=e.tries + 1) for e in endings if e.tries < self.max_tries]
-        logger.error(
-            "could not record %d outcomes (%s); %s",
-            len(endings),
-            exc,
-            f"retrying {len(retry)}" if retry else "their tasks are recovered when their leases expire",
-        )
+        self._outage.failed(exc)
+        retry = [] if self._draining else [replace(e, tries=e.tries + 1) for e in endings if e.tries < self.max_tries]
+        if len(retry) < len(endings):
+            logger.warning(
+                "%d outcomes not recorded %s; their tasks run again when their leases expire",
+                len(endings) - len(retry),
+                "at shutdown" if self._draining else f"after {self.max_tries} tries",
+            )
         if retry:
-            delay = 0.2 * 2 ** retry[0].tries
-            asyncio.get_running_loop().call_later(delay, self._push_all, retry)
+            waiting = asyncio.get_running_loop().create_task(asyncio.sleep(0.2 * 2 ** retry[0].tries))
+            self._retries[waiting] = retry
+            waiting.add_done_callback(self._retry_due)
+
+    def _retry_due(self, waiting: asyncio.Task[None]) -> None:
+        endings = self._retries.pop(waiting, None)
+        if endings is not None:  # None: drain() pushed them already
+            self._push_all(endings)
 
     def _push_all(self, endings: list[_Ending]) -> None:
         for ending in endings:

@@ -10,7 +10,6 @@ processes without a notification.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,8 +20,8 @@ from evertask.storage.base import Storage
 from evertask.task import TaskRecord
 from evertask.worker.backlog import Backlog
 from evertask.worker.executor import Executor
+from evertask.worker.outage import OutageLog
 
-logger = logging.getLogger("evertask.worker")
 _SHORT_TASK = 0.02
 """Seconds under which tasks count as short: a moving average below it turns prefetching on."""
 
@@ -58,6 +57,7 @@ class QueueWorker:
         self._stopping = False
         self._fetcher: asyncio.Task[None] | None = None
         self._consumers: list[asyncio.Task[None]] = []
+        self._outage = OutageLog(f"claiming from queue {queue.name!r}")
         self.backlog = Backlog(queue.capacity)
         """Due tasks dispatched by this process and not yet claimed: the measure of back-pressure."""
 
@@ -127,10 +127,11 @@ class QueueWorker:
             if wanted > 0:
                 try:
                     claimed = await self._claim(wanted)
-                except Exception:
-                    logger.exception("claiming from queue %r failed; retrying", self.queue.name)
+                except Exception as exc:
+                    self._outage.failed(exc)
                     await self._sleep(min(self._poll_interval, 1.0))
                     continue
+                self._outage.succeeded()
                 if claimed == wanted:
                     continue
             await self._sleep(self._delay(wanted))

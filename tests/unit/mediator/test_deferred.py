@@ -106,3 +106,19 @@ async def test_a_query_cannot_be_deferred() -> None:
     async with app:
         with pytest.raises(TypeError, match="only commands and notifications"):
             await mediator.defer(Lookup(), app)  # type: ignore[arg-type]
+
+
+async def test_a_deferred_message_that_no_longer_fits_fails_without_its_values_in_the_stored_error() -> None:
+    from evertask import RetryPolicy
+    from evertask.mediator.deferred import DeferredMessage
+
+    app = EverTask(default_retry=RetryPolicy.linear(1, timedelta(milliseconds=10)))
+    app.mediator.provide(Outbox, Outbox())
+    app.register(SendEmailHandler)
+    stale = DeferredMessage(message_type=SendEmail.message_name, payload='{"to": ["SECRET-4711"]}')
+    async with app:
+        record = await app.wait(await app.dispatch(stale), timeout=5)
+    assert record.status == TaskStatus.failed
+    assert record.last_error is not None
+    assert "to (string_type)" in record.last_error
+    assert "SECRET" not in record.last_error

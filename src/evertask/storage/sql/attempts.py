@@ -28,9 +28,11 @@ class Stage(Enum):
 
 @dataclass(slots=True)
 class Progress:
-    """The stage an attempt reached, readable after it failed."""
+    """The stage an attempt reached, readable after it failed, and how long it may wait for a lock."""
 
     stage: Stage = Stage.connect
+    lock_deadline: float | None = None
+    """``time.monotonic()`` past which a write waiting for SQLite's lock gives up (None: the storage's bound)."""
 
 
 def run_transaction(conn: Connection, work: Work[T], transaction: bool, progress: Progress) -> T:

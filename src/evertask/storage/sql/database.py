@@ -3,31 +3,49 @@
 What is retried (10 attempts, with jittered exponential back-off from 20 ms to 2 s: 3 to 7 s in all):
 
 - a failure to connect: nothing was sent, so any operation is tried again;
-- a transaction the server rolled back on its own: deadlock, serialisation failure, lock timeout, SQLite busy
-  (and, for ``add`` and ``take_token``, a unique-key race: the next attempt sees the winner's row);
+- a transaction the server rolled back on its own: deadlock, serialisation failure, lock timeout (and, for
+  ``add`` and ``take_token``, a unique-key race: the next attempt sees the winner's row);
 - a connection lost mid-transaction before COMMIT was sent: the server rolled the work back, so it is redone.
 
 A connection lost *during* COMMIT leaves the outcome unknown: idempotent operations (reads, claim, heartbeat,
 recovery, cancel, reschedule, purge) are retried; ``add``, ``finish`` and ``take_token`` raise
 :class:`~evertask.errors.StorageUnavailableError` instead. A lost connection invalidates the whole pool, so the
 retry reconnects instead of meeting the next dead socket.
+
+SQLite's lock held by another process is bounded by time, not by attempts: a call waits for it at most
+``busy_timeout`` seconds from its start (SQLite's own busy handler does the waiting, on the writer's thread), then
+raises :class:`~evertask.errors.StorageBusyError`; nothing of it was written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, StatementError
 
-from evertask.errors import ConfigurationError, InvalidStorageUrlError, StorageError, StorageUnavailableError
+from evertask.errors import (
+    ConfigurationError,
+    InvalidStorageUrlError,
+    StorageBusyError,
+    StorageError,
+    StorageUnavailableError,
+)
 from evertask.storage import urls
 from evertask.storage.sql.attempts import Progress, Stage, Work
-from evertask.storage.sql.engine import Engines, create_engines, driver_url, shown
-from evertask.storage.sql.sqlite_writer import RawWork
+from evertask.storage.sql.engine import (
+    DEFAULT_BUSY_TIMEOUT,
+    Engines,
+    create_engines,
+    driver_url,
+    shown,
+    sqlite_busy_timeout,
+)
+from evertask.storage.sql.sqlite_writer import RawWork, is_busy
 
 if TYPE_CHECKING:
     from evertask.storage.sql.direct_pool import DirectWork  # imports psycopg: PostgreSQL deployments only
@@ -48,11 +66,25 @@ class Database:
     (:class:`~evertask.errors.MissingExtraError`); nothing connects before :meth:`start`.
     """
 
-    def __init__(self, url: str | URL, *, schema: str | None = None, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        schema: str | None = None,
+        pool_size: int = 10,
+        echo: bool = False,
+        busy_timeout: float | None = None,
+    ) -> None:
         self.url = _checked(url)
-        self.shown_url = shown(self.url)
         self.dialect = self.url.get_backend_name()
         urls.require_backend(self.dialect, self.url.get_driver_name())
+        self.busy_timeout = DEFAULT_BUSY_TIMEOUT
+        """Seconds a SQLite call waits for another process's write lock (servers have lock timeouts of their own)."""
+        if self.dialect == "sqlite":
+            self.url, self.busy_timeout = sqlite_busy_timeout(self.url, busy_timeout)
+        elif busy_timeout is not None:
+            raise ConfigurationError(f"busy_timeout is an option of SQLite storage only (got {busy_timeout!r})")
+        self.shown_url = shown(self.url)
         if self.dialect == "sqlite" and schema is not None:
             raise ConfigurationError(f"SQLite has no schemas; drop schema={schema!r} or use another file")
         if self.dialect == "sqlite" and self.url.database in (None, "", ":memory:"):
@@ -66,7 +98,13 @@ class Database:
         """Create the engines and prove the database answers (else :class:`StorageUnavailableError`)."""
         if self._engines is not None:
             return
-        self._engines = create_engines(self.url, schema=self.schema, pool_size=self._pool_size, echo=self._echo)
+        self._engines = create_engines(
+            self.url,
+            schema=self.schema,
+            pool_size=self._pool_size,
+            echo=self._echo,
+            busy_timeout=self.busy_timeout,
+        )
         try:
             await self._engines.writer(lambda conn: None, transaction=False, progress=Progress())
         except (DBAPIError, OSError) as exc:
@@ -144,11 +182,21 @@ class Database:
         idempotent: bool,
         conflicts: tuple[type[DBAPIError], ...],
     ) -> T:
-        for attempt in range(_ATTEMPTS):
-            progress = Progress()
+        started = time.monotonic()
+        deadline = started + self.busy_timeout
+        attempt = 0
+        while True:
+            progress = Progress(lock_deadline=deadline)
             try:
                 return await run(progress)
             except DBAPIError as exc:
+                if is_busy(exc.orig):  # SQLite's busy handler waited, up to the deadline of this call or another's
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        waited = time.monotonic() - started
+                        raise StorageBusyError(str(self.url.database), waited, self.busy_timeout) from exc
+                    await asyncio.sleep(min(_FIRST_DELAY, left))
+                    continue
                 if attempt + 1 == _ATTEMPTS or not self._retryable(exc, progress.stage, idempotent, conflicts):
                     raise self._error(exc, progress.stage) from exc
             except StatementError as exc:
@@ -160,8 +208,8 @@ class Database:
                 if attempt + 1 == _ATTEMPTS or progress.stage is not Stage.connect:
                     raise StorageUnavailableError(self.shown_url, self._reason(exc)) from exc
             delay = min(_MAX_DELAY, _FIRST_DELAY * 2**attempt)
+            attempt += 1
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _retryable(
         self, exc: DBAPIError, stage: Stage, idempotent: bool, conflicts: tuple[type[DBAPIError], ...]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from evertask.errors import ConfigurationError
 from evertask.storage.sql.attempts import Progress, Runner, Work, run_transaction
 from evertask.storage.sql.sqlite_writer import SqliteWriter
 
@@ -36,7 +38,10 @@ _DRIVERS = {
     "mysql": "mysql+asyncmy",
     "mariadb": "mariadb+asyncmy",
 }
-_SQLITE_BUSY_MS = 10_000
+DEFAULT_BUSY_TIMEOUT = 30.0
+"""Seconds a SQLite call waits for another process's write lock before it raises StorageBusyError."""
+# Statement parameters carry task payloads (personal data): kept out of error messages, tracebacks and echo logs.
+_ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
 
 
 def driver_url(url: str | URL) -> URL:
@@ -48,6 +53,24 @@ def driver_url(url: str | URL) -> URL:
     if backend == "sqlite" or ("+" not in parsed.drivername and backend in _DRIVERS):
         parsed = parsed.set(drivername=_DRIVERS["postgres" if backend == "postgres" else backend])
     return parsed
+
+
+def sqlite_busy_timeout(url: URL, given: float | None) -> tuple[URL, float]:
+    """The bound on waiting for SQLite's lock, from ``given`` or the URL's ``?busy_timeout=SECONDS`` (else
+    :data:`DEFAULT_BUSY_TIMEOUT`), and the URL without that option, which is evertask's, not the driver's."""
+    query = url.query.get("busy_timeout")
+    if query is not None and given is not None:
+        raise ConfigurationError(f"{shown(url)}: give busy_timeout once, in the URL or as an argument")
+    value: object = given if query is None else query
+    if value is None:
+        return url, DEFAULT_BUSY_TIMEOUT
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise ConfigurationError(f"busy_timeout must be a number of seconds, 0 or more (got {value!r})")
+    return url.difference_update_query(["busy_timeout"]), seconds
 
 
 def shown(url: URL) -> str:
@@ -95,11 +118,12 @@ class Engines:
     sqlite: SqliteWriter | None = None
 
 
-def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool) -> Engines:
-    """Engines for ``url``'s dialect (``schema`` mapped in for every statement)."""
+def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool, busy_timeout: float) -> Engines:
+    """Engines for ``url``'s dialect (``schema`` mapped in for every statement; ``busy_timeout``: SQLite's
+    default wait for another process's lock, in seconds)."""
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engines(url, pool_size=pool_size, echo=echo)
-    options: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size, "echo": echo}
+        return _sqlite_engines(url, pool_size=pool_size, echo=echo, busy_timeout=busy_timeout)
+    options: dict[str, Any] = _ENGINE_OPTIONS | {"pool_size": pool_size, "max_overflow": pool_size, "echo": echo}
     if url.get_backend_name() in ("mysql", "mariadb"):
         # READ COMMITTED: no gap locks, so concurrent adds and SKIP LOCKED claims do not deadlock each other;
         # recycling beats the server's wait_timeout to idle connections.
@@ -126,16 +150,16 @@ def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool) 
     return Engines(_AsyncRunner(engine), _AsyncRunner(reader), close, direct)
 
 
-def _sqlite_engines(url: URL, *, pool_size: int, echo: bool) -> Engines:
+def _sqlite_engines(url: URL, *, pool_size: int, echo: bool, busy_timeout: float) -> Engines:
     connect_args = {"check_same_thread": False}  # pooled connections move between the reader threads
-    writer_engine = create_engine(url, pool_size=1, max_overflow=0, connect_args=connect_args, echo=echo)
-    reader_engine = create_engine(
-        url, pool_size=pool_size, isolation_level="AUTOCOMMIT", connect_args=connect_args, echo=echo
-    )
-    _sqlite_writer(writer_engine)
-    _sqlite_reader(reader_engine)
+    options = _ENGINE_OPTIONS | {"connect_args": connect_args, "echo": echo}
+    writer_engine = create_engine(url, pool_size=1, max_overflow=0, **options)
+    reader_engine = create_engine(url, pool_size=pool_size, isolation_level="AUTOCOMMIT", **options)
+    busy_ms = round(busy_timeout * 1000)
+    _sqlite_writer(writer_engine, busy_ms)
+    _sqlite_reader(reader_engine, busy_ms)
     writer = SqliteWriter(
-        writer_engine, ThreadPoolExecutor(1, thread_name_prefix="evertask-sqlite-writer"), _SQLITE_BUSY_MS
+        writer_engine, ThreadPoolExecutor(1, thread_name_prefix="evertask-sqlite-writer"), busy_timeout
     )
     reader = _ThreadRunner(reader_engine, ThreadPoolExecutor(pool_size, thread_name_prefix="evertask-sqlite-reader"))
 
@@ -146,12 +170,12 @@ def _sqlite_engines(url: URL, *, pool_size: int, echo: bool) -> Engines:
     return Engines(writer, reader, close, sqlite=writer)
 
 
-def _sqlite_writer(engine: Engine) -> None:
+def _sqlite_writer(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def configure(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy, not the sqlite3 module, decides where transactions begin (see the "begin" hook).
         dbapi_connection.isolation_level = None
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={_SQLITE_BUSY_MS}"):
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={busy_ms}"):
             dbapi_connection.execute(f"PRAGMA {pragma}")
 
     @event.listens_for(engine, "begin")
@@ -161,8 +185,8 @@ def _sqlite_writer(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _sqlite_reader(engine: Engine) -> None:
+def _sqlite_reader(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def configure(dbapi_connection: Any, _record: Any) -> None:
-        for pragma in (f"busy_timeout={_SQLITE_BUSY_MS}", "query_only=1"):
+        for pragma in (f"busy_timeout={busy_ms}", "query_only=1"):
             dbapi_connection.execute(f"PRAGMA {pragma}")

@@ -7,9 +7,11 @@ the GIL back and forth with the loop; end to end, 2,270 -> 3,600 tasks/s before 
 batch of 16 tasks holds the loop for about half a millisecond, no longer than the CPU work of dispatching them.
 
 *Would have to wait* means: another process holds the write lock (the inline attempt runs with ``busy_timeout`` 0,
-gets ``SQLITE_BUSY`` at once, rolls back and goes to the thread, which waits up to the configured timeout), or the
-thread is still running an earlier transaction (a threading lock, taken without blocking on the loop, keeps the
-connection to one user at a time, whoever cancels what).
+gets ``SQLITE_BUSY`` at once, rolls back and goes to the thread, which waits until the earliest deadline of the
+group's callers: the storage's one bound, ``busy_timeout`` seconds from the start of each call, including any time
+spent queued behind other writes of this process), or the thread is still running an earlier transaction (a
+threading lock, taken without blocking on the loop, keeps the connection to one user at a time, whoever cancels
+what).
 
 Two kinds of bodies share the connection: SQLAlchemy ``Work`` (transaction begun through SQLAlchemy, whose ``begin``
 hook sends ``BEGIN IMMEDIATE``), the cold paths, always on the thread (a purge of a large table may take seconds,
@@ -27,7 +29,8 @@ import asyncio
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -41,6 +44,12 @@ from evertask.storage.sql.attempts import Progress, Stage, Work, run_transaction
 T = TypeVar("T")
 RawWork = Callable[[sqlite3.Connection], T]
 """A body on the bare ``sqlite3`` connection, inside the transaction the writer opened."""
+
+
+def is_busy(error: BaseException | None) -> bool:
+    """Whether ``error`` is ``SQLITE_BUSY``: another connection holds the lock (by its primary code: the extended
+    busy codes, ``SQLITE_BUSY_RECOVERY`` and the others, mean the same here)."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class _WouldWait(Exception):
@@ -97,13 +106,13 @@ def _settle(group: list[_Item[Any]], outcomes: list[Any]) -> None:
 class SqliteWriter:
     """Runs write transactions on SQLite's one writing connection (the :class:`~.engine.Runner` protocol)."""
 
-    def __init__(self, engine: Engine, executor: ThreadPoolExecutor, busy_timeout_ms: int) -> None:
+    def __init__(self, engine: Engine, executor: ThreadPoolExecutor, busy_timeout: float) -> None:
         self._engine = engine
         self._executor = executor
-        self._busy_timeout_ms = busy_timeout_ms
+        self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
         self._conn: Connection | None = None
-        self._waits: bool | None = None
+        self._busy_ms: int | None = None  # the connection's busy_timeout pragma as last set
         self._closed = False
         self._group: list[_Item[Any]] = []
         self._on_thread: set[asyncio.Task[None]] = set()
@@ -165,7 +174,7 @@ class SqliteWriter:
     def _group_attempt(self, group: list[_Item[Any]], wait: bool) -> list[Any]:
         """Run the group in one transaction; returns each body's result or exception (one for all if the
         transaction itself failed)."""
-        conn, db = self._connection(wait)
+        conn, db = self._connection(self._wait_ms(item.progress for item in group) if wait else 0)
         for item in group:
             item.progress.stage = Stage.work
         alone = len(group) == 1
@@ -191,19 +200,26 @@ class SqliteWriter:
         with self._lock:
             return attempt(True)
 
-    def _connection(self, wait: bool) -> tuple[Connection, sqlite3.Connection]:
+    def _wait_ms(self, progresses: Iterable[Progress]) -> int:
+        """How long a transaction on the thread may wait for the lock: until its callers' earliest deadline."""
+        deadlines = [progress.lock_deadline for progress in progresses if progress.lock_deadline is not None]
+        if not deadlines:
+            return round(self._busy_timeout * 1000)
+        return max(0, round((min(deadlines) - time.monotonic()) * 1000))
+
+    def _connection(self, busy_ms: int) -> tuple[Connection, sqlite3.Connection]:
         if self._conn is None:
             self._conn = self._engine.connect()
-            self._waits = None
+            self._busy_ms = None
         db: sqlite3.Connection = self._conn.connection.driver_connection  # type: ignore[assignment]
-        if self._waits is not wait:
+        if self._busy_ms != busy_ms:
             # On the bare connection: a statement through SQLAlchemy would begin a transaction.
-            db.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms if wait else 0}")
-            self._waits = wait
+            db.execute(f"PRAGMA busy_timeout={busy_ms}")
+            self._busy_ms = busy_ms
         return self._conn, db
 
     def _attempt(self, work: Work[T], transaction: bool, progress: Progress, wait: bool) -> T:
-        conn, db = self._connection(wait)
+        conn, db = self._connection(self._wait_ms((progress,)) if wait else 0)
         try:
             return run_transaction(conn, work, transaction, progress)
         except BaseException:
@@ -221,8 +237,7 @@ class SqliteWriter:
             # A connection that cannot even roll back is replaced: the next attempt starts afresh.
             self._conn = None
             conn.invalidate()
-        # The primary code: SQLITE_BUSY_RECOVERY and the other extended busy codes mean the same here.
-        if not wait and getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
+        if not wait and is_busy(error):
             raise _WouldWait from error
 
     async def close(self) -> None:

@@ -34,6 +34,7 @@ from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_ta
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
 from evertask.storage.sql.direct import DirectStatements
+from evertask.storage.sql.engine import DEFAULT_BUSY_TIMEOUT
 from evertask.storage.sql.keys import add_tasks
 from evertask.storage.sql.leases import extend_leases, finish_outcomes, recover_leases
 from evertask.storage.sql.migrate import check_schema, migrate
@@ -63,6 +64,8 @@ class SqlStorage:
     ``schema``: PostgreSQL schema (created if missing) or, on MySQL/MariaDB, the database to use; SQLite has none.
     ``auto_migrate``: create or upgrade the tables at :meth:`open` (else :meth:`open` checks they are current).
     ``audit``: how much status history is kept. ``pool_size``: connections kept open (SQLite: readers).
+    ``busy_timeout``: SQLite only, the seconds a call waits for another process's write lock before it raises
+    :class:`~evertask.errors.StorageBusyError` (default 30; also ``?busy_timeout=SECONDS`` in the URL).
     """
 
     def __init__(
@@ -74,8 +77,9 @@ class SqlStorage:
         audit: AuditLevel = "full",
         pool_size: int = DEFAULT_POOL_SIZE,
         echo: bool = False,
+        busy_timeout: float | None = None,
     ) -> None:
-        self._db = Database(url, schema=schema, pool_size=pool_size, echo=echo)
+        self._db = Database(url, schema=schema, pool_size=pool_size, echo=echo, busy_timeout=busy_timeout)
         self._audit = AuditFilter(audit)
         self._auto_migrate = auto_migrate
         self._claim = claim_for(self._db.dialect)
@@ -301,7 +305,11 @@ class SqlStorage:
 
 
 class SqliteStorage(SqlStorage):
-    """The embedded default: a SQLite file in WAL mode, one writer at a time, readers beside it."""
+    """The embedded default: a SQLite file in WAL mode, one writer at a time, readers beside it.
+
+    ``busy_timeout``: seconds a call waits for another process's write lock before it raises
+    :class:`~evertask.errors.StorageBusyError`, with nothing of it written.
+    """
 
     def __init__(
         self,
@@ -311,6 +319,9 @@ class SqliteStorage(SqlStorage):
         audit: AuditLevel = "full",
         pool_size: int = 4,
         echo: bool = False,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
         url = URL.create("sqlite", database=os.fspath(path))
-        super().__init__(url, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo)
+        super().__init__(
+            url, auto_migrate=auto_migrate, audit=audit, pool_size=pool_size, echo=echo, busy_timeout=busy_timeout
+        )
