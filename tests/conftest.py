@@ -26,7 +26,14 @@ HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "MariaDB/MySQL": "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
 }
-TABLES = ("evertask_task_history", "evertask_tasks", "evertask_rate_buckets")
+TABLES = (
+    "evertask_task_history",
+    "evertask_task_attempts",
+    "evertask_tasks",
+    "evertask_rate_buckets",
+    "evertask_queues",
+    "evertask_workers",
+)
 
 
 class PostgresTarget(NamedTuple):

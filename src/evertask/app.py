@@ -18,6 +18,7 @@ from evertask.mediator import DeferredMessageHandler, Mediator, is_mediator_comp
 from evertask.queues import DROPPING_MODES, Queue, default_capacity, default_parallelism, resolve_queues
 from evertask.recurrence import RecurringTasks, next_occurrence
 from evertask.registry import Registration, Registry
+from evertask.results import DEFAULT_MAX_RESULT_SIZE, check_limit, load_result
 from evertask.retry import DEFAULT_RETRY, RetryPolicy
 from evertask.storage.base import Storage, TaskQuery
 from evertask.storage.memory import MemoryStorage
@@ -59,6 +60,8 @@ class EverTask:
     ``async with app:`` opens storage and starts the worker (unless ``run_worker=False``, for processes that
     only dispatch); leaving it stops claiming, lets running tasks finish for ``worker.shutdown_grace``
     seconds, then interrupts the rest as ``service_stopped`` (they run again at the next start).
+
+    ``max_result_size`` bounds the JSON of a handler's return value, in bytes (see :meth:`result`).
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class EverTask:
         worker: WorkerSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
         throw_if_unable_to_persist: bool = True,
+        max_result_size: int = DEFAULT_MAX_RESULT_SIZE,
     ) -> None:
         if max_parallelism is not None and max_parallelism < 1:
             raise ConfigurationError(f"max_parallelism must be >= 1, got {max_parallelism}")
@@ -100,6 +104,7 @@ class EverTask:
                     "MemoryStorage allows; durable storage keeps every task (use wait, raise or fallback_to_default)"
                 )
         self.worker_settings = worker or WorkerSettings()
+        self.max_result_size = check_limit(max_result_size)
         self._serve = list(self.queues)
         if serve_queues is not None:
             self.serve_only(serve_queues)
@@ -224,8 +229,9 @@ class EverTask:
                 settings=self.worker_settings,
                 next_occurrence=next_occurrence,
                 on_finished=self._waiters.finished,
+                max_result_size=self.max_result_size,
             )
-            self._worker.start()
+            await self._worker.start()
             make_wakeups = getattr(self.storage, "wakeups", None)  # optional: see Storage's docs
             self._wakeups = make_wakeups(self._woken) if make_wakeups is not None else None
             if self._wakeups is not None:
@@ -336,6 +342,17 @@ class EverTask:
     async def get(self, task_id: UUID) -> TaskRecord | None:
         """The stored task, or None."""
         return await self.storage.get(task_id)
+
+    async def result(self, task_id: UUID) -> Any:
+        """The value the task's handler returned, as decoded JSON (a model comes back as a dict), or None: it
+        returned None, or has not completed (yet). A recurring series keeps the value of its last completed run.
+
+        It does not wait: ``await app.wait(task_id)`` first. Raises :class:`TaskNotFoundError` for an unknown id.
+        """
+        text = await self.storage.result(task_id)
+        if text is None and await self.storage.get(task_id) is None:
+            raise TaskNotFoundError(task_id)
+        return load_result(text)
 
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded status changes of a task, oldest first."""

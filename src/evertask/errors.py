@@ -260,6 +260,25 @@ class TaskTimeoutError(EverTaskError, TimeoutError):
         self.timeout_seconds = timeout_seconds
 
 
+class TaskResultError(EverTaskError):
+    """A handler's return value cannot be stored: it cannot be serialised to JSON (or is too large, see
+    :class:`ResultTooLargeError`). The attempt fails with this error, and the retry policy applies."""
+
+    def __init__(self, task_type: str, reason: str) -> None:
+        super().__init__(f"the result of task {task_type!r} cannot be stored: {reason}")
+        self.task_type = task_type
+        self.reason = reason
+
+
+class ResultTooLargeError(TaskResultError):
+    """A handler returned a value whose JSON is larger than the app's ``max_result_size``."""
+
+    def __init__(self, task_type: str, size: int, limit: int) -> None:
+        super().__init__(task_type, f"its JSON is {size} bytes, over the limit of {limit} (max_result_size)")
+        self.size = size
+        self.limit = limit
+
+
 class TaskCancelledError(EverTaskError):
     """The task was cancelled while running; ``on_error`` receives this."""
 

@@ -118,15 +118,15 @@ def make_task_function(
     call = typing.cast(Callable[..., Any], fn)
     if inspect.iscoroutinefunction(fn):
 
-        async def handle_async(self: Any, task: Task, ctx: TaskContext) -> None:
-            await call(**arguments(task, ctx))
+        async def handle_async(self: Any, task: Task, ctx: TaskContext) -> object:
+            return await call(**arguments(task, ctx))
 
         base: Any = Handler[task_cls]
         body: dict[str, Any] = {"handle": handle_async}
     else:
 
-        def handle_sync(self: Any, task: Task, ctx: TaskContext) -> None:
-            call(**arguments(task, ctx))
+        def handle_sync(self: Any, task: Task, ctx: TaskContext) -> object:
+            return call(**arguments(task, ctx))
 
         base = SyncHandler[task_cls]
         body = {"handle": handle_sync}

@@ -52,16 +52,17 @@ class Handler(_HandlerSettings, Generic[T]):
     checkers prefer :class:`SyncHandler` in that case.
     """
 
-    async def handle(self, task: T, ctx: TaskContext) -> None:
-        """Run the task. Raise to fail the attempt (the retry policy decides what comes next)."""
+    async def handle(self, task: T, ctx: TaskContext) -> object:
+        """Run the task. Raise to fail the attempt (the retry policy decides what comes next). A value returned
+        (JSON-serialisable, see ``max_result_size``) is stored as the task's result; None stores nothing."""
         raise NotImplementedError
 
 
 class SyncHandler(_HandlerSettings, Generic[T]):
     """Base class of blocking handlers: ``handle`` runs in a worker thread; poll ``ctx.cancelled``."""
 
-    def handle(self, task: T, ctx: TaskContext) -> None:
-        """Run the task in a thread. Raise to fail the attempt."""
+    def handle(self, task: T, ctx: TaskContext) -> object:
+        """Run the task in a thread. Raise to fail the attempt. A value returned is stored as its result."""
         raise NotImplementedError
 
 

@@ -81,14 +81,15 @@ class RecurringTasks:
         """One series; :class:`TaskNotFoundError` if there is no recurring task with this id."""
         return self._describe(await self._record(task_id))
 
-    async def pause(self, task_id: UUID) -> bool:
-        """Hold the series: no occurrence runs until :meth:`resume`. False while a run is in progress."""
+    async def pause(self, task_id: UUID, *, actor: str | None = None) -> bool:
+        """Hold the series: no occurrence runs until :meth:`resume`. False while a run is in progress.
+        ``actor`` (who asked) is recorded in the series' history."""
         record = await self._record(task_id)
         return await self._storage.reschedule(
-            task_id, now=self._now(), scheduled_at=record.scheduled_at, status=TaskStatus.paused
+            task_id, now=self._now(), scheduled_at=record.scheduled_at, status=TaskStatus.paused, actor=actor
         )
 
-    async def resume(self, task_id: UUID) -> bool:
+    async def resume(self, task_id: UUID, *, actor: str | None = None) -> bool:
         """Continue a paused series from its next occurrence (the first after now if some were missed).
 
         A series whose schedule ran out while it was paused is ended (``cancelled``)."""
@@ -101,8 +102,8 @@ class RecurringTasks:
             schedule = load_schedule(_schedule_text(record))
             following = schedule.skip_missed(record.scheduled_at, now, record.run_count)
         if following is None:  # the schedule ran out while paused: the series is over
-            return (await self._storage.cancel(task_id, now=now)).cancelled
-        resumed = await self._storage.reschedule(task_id, now=now, scheduled_at=following)
+            return (await self._storage.cancel(task_id, now=now, actor=actor)).cancelled
+        resumed = await self._storage.reschedule(task_id, now=now, scheduled_at=following, actor=actor)
         self._wake(record.queue, following, now)
         return resumed
 

@@ -198,6 +198,21 @@ async def test_purge_matching_deletes_final_tasks_with_their_history_and_never_o
     assert await storage.history(failed) == []
 
 
+async def test_retry_keeps_the_attempt_rows_and_purge_deletes_them(storage: Storage) -> None:
+    await add_one(storage)
+    record = await claim_one(storage)
+    ended = outcome(record, S.failed, error="boom", ending="failed", started_at=T0, duration=0.5)
+    assert await storage.finish([ended]) == [True]
+
+    await storage.retry(only(record.id), now=at(50), actor=OPERATOR)
+    again = await claim_one(storage, now=at(50))
+    assert await storage.finish([outcome(again, S.completed, now=at(51), ending="completed")]) == [True]
+    assert [attempt.outcome for attempt in await storage.attempts(record.id)] == ["failed", "completed"]
+
+    assert await storage.purge_matching(only(record.id)) == 1
+    assert await storage.attempts(record.id) == []
+
+
 async def test_purge_matching_by_status_and_age(storage: Storage) -> None:
     old, recent = [await add_one(storage, queue=q) for q in ("old", "recent")]
     for queue, when in (("old", at(-10 * 86_400)), ("recent", at(-3600))):

@@ -73,6 +73,16 @@ async def test_reschedule_records_a_change_of_status_only(storage: Storage) -> N
     assert changes == [(TaskStatus.queued, TaskStatus.paused, at(1)), (TaskStatus.paused, TaskStatus.pending, at(3))]
 
 
+async def test_reschedule_records_who_asked(storage: Storage) -> None:
+    task_id = await add_one(storage)
+
+    await storage.reschedule(task_id, now=at(1), scheduled_at=at(10), status=TaskStatus.paused, actor="ops:alice")
+    await storage.reschedule(task_id, now=at(2), scheduled_at=at(20))
+
+    actors = [(c.to_status, c.actor) for c in await storage.history(task_id)][1:]
+    assert actors == [(TaskStatus.paused, "ops:alice"), (TaskStatus.pending, None)]
+
+
 async def test_paused_task_waits_until_resumed(storage: Storage) -> None:
     task_id = await add_one(storage)
     await storage.reschedule(task_id, now=at(1), scheduled_at=at(1), status=TaskStatus.paused)

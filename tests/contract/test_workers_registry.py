@@ -41,6 +41,16 @@ async def test_registering_again_replaces_the_row(storage: Storage) -> None:
     assert await storage.list_workers() == [restarted]
 
 
+async def test_registering_the_same_row_twice_keeps_one(storage: Storage) -> None:
+    """An update that changes nothing still finds the row (MySQL counts such rows as unchanged)."""
+    await storage.register_worker(INFO)
+    await storage.register_worker(INFO)
+    await storage.heartbeat(owner=OWNER, task_ids=[], lease_until=at(40), now=T0)
+
+    assert await storage.list_workers() == [INFO]
+    assert (await storage.heartbeat(owner=OWNER, task_ids=[], lease_until=at(40), now=T0)).worker_found
+
+
 async def test_an_unregistered_worker_is_gone(storage: Storage) -> None:
     await storage.register_worker(INFO)
 

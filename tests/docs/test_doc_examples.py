@@ -23,6 +23,7 @@ PAGES = (
     "storage.md",
     "queues.md",
     "rate-limiting.md",
+    "operations.md",
     "architecture.md",
 )
 MARKER = "<!-- runnable -->"

@@ -11,7 +11,7 @@ import pytest
 from evertask import EverTask, WorkerSettings
 from tests.contract.conftest import Backend, backend  # noqa: F401  (the backends, as the contract suite has them)
 from tests.web.server import serving
-from tests.web.tasks import FlakyHandler, Holding, HoldHandler
+from tests.web.tasks import FlakyHandler, HoldHandler, Holding
 
 FAST_WORKER = WorkerSettings(heartbeat_interval=0.05, lease=timedelta(seconds=5), poll_interval=0.1, shutdown_grace=0.5)
 

@@ -17,7 +17,7 @@ from evertask.task import TaskStatus
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, from_attributes=True)
 
 
 class Filter(_Model):

@@ -55,6 +55,8 @@ RETRYABLE = frozenset({TaskStatus.failed, TaskStatus.cancelled})
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+MAX_AGE = timedelta(days=36_525)
+"""The oldest age a purge takes (100 years): anything older is a typo, and would overflow a datetime."""
 
 
 class Operations:
@@ -235,8 +237,8 @@ class Operations:
         ``older_than`` ago, with their history and executions; tasks that have not finished are never deleted.
         With ``dry_run``, only count them."""
         if older_than is not None:
-            if older_than < timedelta(0):
-                raise InvalidArgumentError("older_than", "an age cannot be negative")
+            if not timedelta(0) <= older_than <= MAX_AGE:
+                raise InvalidArgumentError("older_than", f"an age from 0 to {MAX_AGE.days} days")
             cutoff = self._now() - older_than
             bound = selection.finished_before
             selection = selection.model_copy(
@@ -287,18 +289,18 @@ class Operations:
         task_id = await self._recurring.trigger(series_id)
         return RunNowResult(series_id=series_id, task_id=task_id)
 
-    async def pause_series(self, series_id: UUID) -> RecurringSeries:
+    async def pause_series(self, series_id: UUID, *, actor: str | None = None) -> RecurringSeries:
         """Hold a series: none of its occurrences runs until it is resumed. :class:`ActionNotAllowedError`
         while one of its runs is in progress, or once it is over."""
         await self.open()
-        if not await self._recurring.pause(series_id):
+        if not await self._recurring.pause(series_id, actor=self._actor(actor)):
             raise ActionNotAllowedError("pause", series_id, (await self._record(series_id)).status, "waiting")
         return views.series(await self._recurring.get(series_id))
 
-    async def resume_series(self, series_id: UUID) -> RecurringSeries:
+    async def resume_series(self, series_id: UUID, *, actor: str | None = None) -> RecurringSeries:
         """Continue a paused series from its next occurrence. :class:`ActionNotAllowedError` unless paused."""
         await self.open()
-        if not await self._recurring.resume(series_id):
+        if not await self._recurring.resume(series_id, actor=self._actor(actor)):
             raise ActionNotAllowedError("resume", series_id, (await self._record(series_id)).status, "paused")
         return views.series(await self._recurring.get(series_id))
 

@@ -52,25 +52,12 @@ def detail(
 
 def attempt(row: AttemptRecord) -> Attempt:
     """One execution."""
-    return Attempt(
-        attempt=row.attempt,
-        run=row.run,
-        worker=row.worker,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        duration=row.duration,
-        outcome=row.outcome,
-        error_type=row.error_type,
-        error_message=row.error_message,
-        traceback=row.traceback,
-    )
+    return Attempt.model_validate(row, from_attributes=True)
 
 
 def history_entry(change: StatusChange) -> HistoryEntry:
     """One change of status."""
-    return HistoryEntry(
-        at=change.at, from_status=change.from_status, to_status=change.to_status, error=change.error, actor=change.actor
-    )
+    return HistoryEntry.model_validate(change, from_attributes=True)
 
 
 def schedule_info(schedule: Schedule) -> ScheduleInfo:
@@ -143,20 +130,12 @@ def worker(info: WorkerInfo, now: datetime) -> WorkerModel:
 
 def throughput(bucket: ThroughputBucket) -> ThroughputPoint:
     """One bucket of throughput."""
-    return ThroughputPoint(start=bucket.start, completed=bucket.completed, failed=bucket.failed)
+    return ThroughputPoint.model_validate(bucket, from_attributes=True)
 
 
 def type_stat(stats: TypeStats) -> TypeStat:
-    """Statistics of one task type."""
-    return TypeStat(
-        type=stats.type,
-        attempts=stats.attempts,
-        failures=stats.failures,
-        failure_rate=stats.failure_rate,
-        p50=stats.p50,
-        p95=stats.p95,
-        p99=stats.p99,
-    )
+    """Statistics of one task type (``failure_rate`` is a property of the record)."""
+    return TypeStat.model_validate(stats, from_attributes=True)
 
 
 def error_line(error: str | None) -> str | None:

@@ -246,11 +246,17 @@ class Storage(Protocol):
         ``actor`` (who asked: an operator, a script) is recorded with the change in the history."""
 
     async def reschedule(
-        self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
+        self,
+        task_id: UUID,
+        *,
+        now: datetime,
+        scheduled_at: datetime,
+        status: TaskStatus = TaskStatus.pending,
+        actor: str | None = None,
     ) -> bool:
         """Move a task that is not running and not final (pending, queued, service_stopped, paused) to
-        ``scheduled_at`` with ``status`` (``pending`` or ``paused``), recording the change of status if any;
-        False if the task is running, final or unknown."""
+        ``scheduled_at`` with ``status`` (``pending`` or ``paused``), recording the change of status if any
+        (with ``actor``: who asked); False if the task is running, final or unknown."""
 
     async def take_token(self, bucket: str, *, now: datetime, rate: float, capacity: int) -> float:
         """Take one token from the rate-limit bucket named ``bucket``, atomically across every process sharing

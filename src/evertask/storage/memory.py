@@ -9,7 +9,7 @@ delayed tasks. Heap entries are invalidated lazily by a per-row version number.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from itertools import count
@@ -18,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 from evertask.ratelimit import Bucket, take_token
-from evertask.storage import memory_ops
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import (
     AuditLevel,
@@ -31,21 +30,9 @@ from evertask.storage.base import (
     TaskQuery,
 )
 from evertask.storage.executions import LEASE_EXPIRED, ended_attempt, lost_attempt
-from evertask.storage.paging import RETRYABLE, check_filter, check_payload
-from evertask.storage.records import (
-    AttemptRecord,
-    PageRequest,
-    QueueState,
-    QueueStats,
-    TaskFilter,
-    TaskPage,
-    ThroughputBucket,
-    TypeStats,
-    WorkerInfo,
-)
-from evertask.task import CLAIMABLE_STATUSES, FINAL_STATUSES, StatusChange, TaskRecord, TaskStatus
-
-_NOT_FINAL = frozenset(TaskStatus) - FINAL_STATUSES
+from evertask.storage.memory_ops import MemoryOperations, count_by_status, list_tasks
+from evertask.storage.records import AttemptRecord, QueueState, WorkerInfo
+from evertask.task import CLAIMABLE_STATUSES, StatusChange, TaskRecord, TaskStatus
 
 _record_values = attrgetter(*(f.name for f in fields(TaskRecord)))
 
@@ -84,7 +71,7 @@ class _Row:
         return TaskRecord(*_record_values(self))
 
 
-class MemoryStorage:
+class MemoryStorage(MemoryOperations):
     """Storage in this process's memory. Fast and exact, but everything is gone when the process ends."""
 
     max_buckets = 100_000
@@ -196,11 +183,11 @@ class MemoryStorage:
 
     async def list_tasks(self, query: TaskQuery) -> list[TaskRecord]:
         """Tasks matching ``query``, newest first."""
-        return memory_ops.list_tasks(self._rows.values(), query)
+        return list_tasks(self._rows.values(), query)
 
     async def count_by_status(self, queue: str | None = None) -> dict[TaskStatus, int]:
         """How many tasks are in each status."""
-        return memory_ops.count_by_status(self._rows.values(), queue)
+        return count_by_status(self._rows.values(), queue)
 
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded transitions of a task, oldest first."""
@@ -413,14 +400,20 @@ class MemoryStorage:
         return CancelResult(previous, cancelled=True)
 
     async def reschedule(
-        self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
+        self,
+        task_id: UUID,
+        *,
+        now: datetime,
+        scheduled_at: datetime,
+        status: TaskStatus = TaskStatus.pending,
+        actor: str | None = None,
     ) -> bool:
         """Move a waiting or paused task to ``scheduled_at`` with ``status``."""
         row = self._rows.get(task_id)
         if row is None or row.status is TaskStatus.in_progress or row.status.is_final:
             return False
         if row.status is not status:
-            self._record(row, row.status, status, now, None)
+            self._record(row, row.status, status, now, None, actor)
             row.status = status
         row.scheduled_at = scheduled_at
         row.version += 1
@@ -450,77 +443,3 @@ class MemoryStorage:
                 row.history = [change for change in row.history if change[2] >= cutoff]
                 row.executions = [attempt for attempt in row.executions if attempt.finished_at >= cutoff]
         return removed
-
-    async def query(self, request: PageRequest) -> TaskPage:
-        """One page of the tasks a filter matches; see :meth:`evertask.storage.base.Storage.query`."""
-        return memory_ops.page(self._rows.values(), request)
-
-    async def count(self, filter: TaskFilter) -> int:
-        """How many tasks ``filter`` matches."""
-        check_filter(filter)
-        return sum(1 for row in self._rows.values() if memory_ops.matches(row, filter))
-
-    async def find_by_key(self, key: str) -> TaskRecord | None:
-        """The task holding ``key``, or None."""
-        task_id = self._keys.get(key)
-        return None if task_id is None else await self.get(task_id)
-
-    async def retry(
-        self, filter: TaskFilter, *, now: datetime, actor: str | None, payload: str | None = None, dry_run: bool = False
-    ) -> int:
-        """Send failed and cancelled tasks back to ``queued``; see :meth:`evertask.storage.base.Storage.retry`."""
-        check_filter(filter)
-        check_payload(filter, payload)
-        targets = memory_ops.matching(self._rows.values(), filter, RETRYABLE)
-
-        def retry_one(row: _Row) -> bool:
-            if row.status not in RETRYABLE:
-                return False
-            self._record(row, row.status, TaskStatus.queued, now, None, actor)
-            memory_ops.requeue(row, now, payload)
-            self._enqueue(row)
-            return True
-
-        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, retry_one)
-
-    async def cancel_matching(
-        self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
-    ) -> int:
-        """Cancel waiting tasks and flag running ones that ``filter`` matches."""
-        check_filter(filter)
-        targets = memory_ops.matching(self._rows.values(), filter, _NOT_FINAL)
-
-        def cancel_one(row: _Row) -> bool:
-            result = self._cancel(row, now, actor)
-            return result.cancelled or result.cancel_requested
-
-        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, cancel_one)
-
-    async def purge_matching(self, filter: TaskFilter, *, dry_run: bool = False) -> int:
-        """Delete the final tasks ``filter`` matches, with their history and attempts."""
-        check_filter(filter)
-        targets = memory_ops.matching(self._rows.values(), filter, FINAL_STATUSES)
-
-        def purge_one(row: _Row) -> bool:
-            if not row.status.is_final:
-                return False
-            self._delete(row)
-            return True
-
-        return len(targets) if dry_run else await memory_ops.in_chunks(targets, self._rows, purge_one)
-
-    async def queue_stats(self, now: datetime) -> list[QueueStats]:
-        """Per queue: tasks by status and the oldest due waiting task."""
-        return memory_ops.queue_stats(self._rows.values(), self._paused, now)
-
-    async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
-        """Completed and failed attempts per bucket of ``width``."""
-        attempts = (attempt for _, attempt in self._attempts())
-        return memory_ops.throughput(attempts, since=since, until=until, width=width)
-
-    async def type_stats(self, *, since: datetime) -> list[TypeStats]:
-        """Attempts, failures and duration percentiles per task type."""
-        return memory_ops.type_stats(self._attempts(), since=since)
-
-    def _attempts(self) -> Iterator[tuple[str, AttemptRecord]]:
-        return ((row.type, attempt) for row in self._rows.values() for attempt in row.executions)

@@ -1,18 +1,30 @@
-"""The operations side of :class:`~evertask.storage.memory.MemoryStorage`: filters, pages of tasks and the
-changes bulk actions make to a row, as plain functions over its rows (the storage keeps the rows, their heaps
-and their history; these decide which rows and what changes)."""
+"""The operations side of :class:`~evertask.storage.memory.MemoryStorage`: queries, bulk actions and statistics.
+
+:class:`MemoryOperations` holds the methods, over the rows, keys and paused queues the storage keeps, and
+through the storage's own steps for a change (history, heaps, deletion); the plain functions beside it decide
+which rows match and what a page or a statistic is.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from evertask.storage import windows
-from evertask.storage.base import TaskQuery
-from evertask.storage.paging import CHUNK, Position, check_page, encode_cursor, matching_statuses
+from evertask.storage.base import CancelResult, TaskQuery
+from evertask.storage.paging import (
+    CHUNK,
+    RETRYABLE,
+    Position,
+    check_filter,
+    check_page,
+    check_payload,
+    encode_cursor,
+    matching_statuses,
+)
 from evertask.storage.records import (
     AttemptRecord,
     PageRequest,
@@ -23,10 +35,12 @@ from evertask.storage.records import (
     ThroughputBucket,
     TypeStats,
 )
-from evertask.task import CLAIMABLE_STATUSES, TaskRecord, TaskStatus
+from evertask.task import CLAIMABLE_STATUSES, FINAL_STATUSES, TaskRecord, TaskStatus
 
 if TYPE_CHECKING:
     from evertask.storage.memory import _Row
+
+_NOT_FINAL = frozenset(TaskStatus) - FINAL_STATUSES
 
 _SORT_COLUMNS: dict[SortField, str] = {"created": "created_at", "scheduled": "scheduled_at", "finished": "finished_at"}
 
@@ -182,3 +196,100 @@ def type_stats(attempts: Iterable[tuple[str, AttemptRecord]], *, since: datetime
         p50, p95, p99 = (windows.percentile(ordered, percent) for percent in windows.PERCENTILES)
         found.append(TypeStats(task_type, len(ordered), failures[task_type], p50, p95, p99))
     return found
+
+
+class MemoryOperations:
+    """The operations methods of :class:`~evertask.storage.memory.MemoryStorage` (see :class:`Storage`)."""
+
+    if TYPE_CHECKING:  # what MemoryStorage keeps and does, which these methods use
+        _rows: dict[UUID, _Row]
+        _keys: dict[str, UUID]
+        _paused: set[str]
+
+        def _record(
+            self,
+            row: _Row,
+            before: TaskStatus | None,
+            after: TaskStatus,
+            at: datetime,
+            error: str | None,
+            actor: str | None = None,
+        ) -> None: ...
+        def _enqueue(self, row: _Row) -> None: ...
+        def _delete(self, row: _Row) -> None: ...
+        def _cancel(self, row: _Row, now: datetime, actor: str | None) -> CancelResult: ...
+        async def get(self, task_id: UUID) -> TaskRecord | None: ...
+
+    async def query(self, request: PageRequest) -> TaskPage:
+        """One page of the tasks a filter matches; see :meth:`evertask.storage.base.Storage.query`."""
+        return page(self._rows.values(), request)
+
+    async def count(self, filter: TaskFilter) -> int:
+        """How many tasks ``filter`` matches."""
+        check_filter(filter)
+        return sum(1 for row in self._rows.values() if matches(row, filter))
+
+    async def find_by_key(self, key: str) -> TaskRecord | None:
+        """The task holding ``key``, or None."""
+        task_id = self._keys.get(key)
+        return None if task_id is None else await self.get(task_id)
+
+    async def retry(
+        self, filter: TaskFilter, *, now: datetime, actor: str | None, payload: str | None = None, dry_run: bool = False
+    ) -> int:
+        """Send failed and cancelled tasks back to ``queued``; see :meth:`evertask.storage.base.Storage.retry`."""
+        check_filter(filter)
+        check_payload(filter, payload)
+        targets = matching(self._rows.values(), filter, RETRYABLE)
+
+        def retry_one(row: _Row) -> bool:
+            if row.status not in RETRYABLE:
+                return False
+            self._record(row, row.status, TaskStatus.queued, now, None, actor)
+            requeue(row, now, payload)
+            self._enqueue(row)
+            return True
+
+        return len(targets) if dry_run else await in_chunks(targets, self._rows, retry_one)
+
+    async def cancel_matching(
+        self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
+    ) -> int:
+        """Cancel waiting tasks and flag running ones that ``filter`` matches."""
+        check_filter(filter)
+        targets = matching(self._rows.values(), filter, _NOT_FINAL)
+
+        def cancel_one(row: _Row) -> bool:
+            result = self._cancel(row, now, actor)
+            return result.cancelled or result.cancel_requested
+
+        return len(targets) if dry_run else await in_chunks(targets, self._rows, cancel_one)
+
+    async def purge_matching(self, filter: TaskFilter, *, dry_run: bool = False) -> int:
+        """Delete the final tasks ``filter`` matches, with their history and attempts."""
+        check_filter(filter)
+        targets = matching(self._rows.values(), filter, FINAL_STATUSES)
+
+        def purge_one(row: _Row) -> bool:
+            if not row.status.is_final:
+                return False
+            self._delete(row)
+            return True
+
+        return len(targets) if dry_run else await in_chunks(targets, self._rows, purge_one)
+
+    async def queue_stats(self, now: datetime) -> list[QueueStats]:
+        """Per queue: tasks by status and the oldest due waiting task."""
+        return queue_stats(self._rows.values(), self._paused, now)
+
+    async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
+        """Completed and failed attempts per bucket of ``width``."""
+        attempts = (attempt for _, attempt in self._attempts())
+        return throughput(attempts, since=since, until=until, width=width)
+
+    async def type_stats(self, *, since: datetime) -> list[TypeStats]:
+        """Attempts, failures and duration percentiles per task type."""
+        return type_stats(self._attempts(), since=since)
+
+    def _attempts(self) -> Iterator[tuple[str, AttemptRecord]]:
+        return ((row.type, attempt) for row in self._rows.values() for attempt in row.executions)

@@ -30,7 +30,7 @@ from evertask.ops.filters import MAX_PAGE
 from evertask.web.deps import Operator, Ops, Viewer, web_state
 from evertask.web.problems import problem_responses
 
-router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 403, 422))
+router = APIRouter(prefix="/api/v1", responses=problem_responses(400, 401, 403, 422, 503))
 NOT_FOUND = problem_responses(404)
 CONFLICT = problem_responses(404, 409)
 
@@ -163,15 +163,15 @@ async def run_series_now(series_id: UUID, ops: Ops, _: Operator) -> RunNowResult
 
 
 @router.post("/recurring/{series_id}/pause", tags=["recurring"], responses=CONFLICT)
-async def pause_series(series_id: UUID, ops: Ops, _: Operator) -> RecurringSeries:
+async def pause_series(series_id: UUID, ops: Ops, who: Operator) -> RecurringSeries:
     """Hold the series until it is resumed."""
-    return await ops.pause_series(series_id)
+    return await ops.pause_series(series_id, actor=who.name)
 
 
 @router.post("/recurring/{series_id}/resume", tags=["recurring"], responses=CONFLICT)
-async def resume_series(series_id: UUID, ops: Ops, _: Operator) -> RecurringSeries:
+async def resume_series(series_id: UUID, ops: Ops, who: Operator) -> RecurringSeries:
     """Continue a paused series from its next occurrence."""
-    return await ops.resume_series(series_id)
+    return await ops.resume_series(series_id, actor=who.name)
 
 
 # -- statistics and health ---------------------------------------------------------------------------------

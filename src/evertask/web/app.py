@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -10,11 +11,14 @@ from fastapi.params import Depends
 
 from evertask import __version__
 from evertask.app import EverTask
+from evertask.errors import EverTaskError
 from evertask.ops import Operations
 from evertask.storage.base import Storage
 from evertask.web import api, health, problems
 from evertask.web.auth import AuthSettings
 from evertask.web.deps import WebState
+
+logger = logging.getLogger("evertask.web")
 
 
 def create_app(
@@ -37,15 +41,18 @@ def create_app(
     ``max_lag``: seconds the oldest due task may wait before ``/readyz`` reports not ready (None: not judged).
     ``dashboard``: serve the dashboard at ``/`` too (it needs the templates' Jinja2, in the ``web`` extra).
 
-    The storage is opened when the app starts (or at its first request, when it is mounted in an app whose
-    lifespan does not reach it) and closed when it stops; an EverTask app not started yet is started without
-    its worker, and stopped again at the end.
+    The storage is opened when the app starts (or at its first request: when it is mounted in an app whose
+    lifespan does not reach it, or the database was down at start) and closed when it stops; an EverTask app
+    not started yet is started without its worker, and stopped again at the end.
     """
     ops = source if isinstance(source, Operations) else Operations(source)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await ops.open()
+        try:
+            await ops.open()
+        except EverTaskError as exc:  # a database that is down at start: /readyz says so, requests try again
+            logger.warning("the storage could not be opened yet (every request tries again): %s", exc)
         try:
             yield
         finally:

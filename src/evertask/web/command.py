@@ -6,6 +6,7 @@ The CLI registers :func:`web` as its ``web`` command. Bound to loopback without 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Annotated
 
@@ -54,8 +55,11 @@ def web(
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     shown = getattr(ops.storage, "url", type(ops.storage).__name__)
     access = "tokens required" if auth.configured else "open to loopback (no credentials configured)"
-    logger.info("evertask web over %s: http://%s:%d/api/docs; %s", shown, _bracketed(host), port, access)
-    uvicorn.Server(config).run()
+    logger.info("evertask web over %s (API docs at /api/docs); %s", shown, access)
+    # uvicorn shuts down gracefully on Ctrl+C, then raises the captured signal again: that is the normal end.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run()
+    logger.info("evertask web stopped")
 
 
 def require_credentials(host: str, auth: AuthSettings) -> None:
@@ -66,7 +70,3 @@ def require_credentials(host: str, auth: AuthSettings) -> None:
             f"Set {TOKEN_ENV} (operator) and/or {VIEWER_TOKEN_ENV} (read-only), or pass --auth-token, "
             "or listen on 127.0.0.1"
         )
-
-
-def _bracketed(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

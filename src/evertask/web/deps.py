@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from evertask.ops import Operations
 from evertask.web.auth import AuthSettings, ForbiddenError, Principal, authenticate, check_same_origin
@@ -21,6 +22,11 @@ class WebState:
     max_lag: float | None = None
 
 
+BEARER = HTTPBearer(auto_error=False, description="An API token: Authorization: Bearer <token>.")
+"""Declares the token header in the OpenAPI document (so /api/docs can send it); :func:`authenticate` reads it."""
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+
+
 def web_state(request: Request) -> WebState:
     """The state of the evertask web app serving ``request``."""
     state: WebState = request.app.state.evertask
@@ -32,12 +38,12 @@ def operations(request: Request) -> Operations:
     return web_state(request).ops
 
 
-async def viewer(request: Request) -> Principal:
+async def viewer(request: Request, _: Credentials) -> Principal:
     """The principal of a request that reads: any authenticated one (or anyone on an open loopback API)."""
     return await authenticate(request, web_state(request).auth)
 
 
-async def operator(request: Request) -> Principal:
+async def operator(request: Request, _: Credentials) -> Principal:
     """The principal of a request that acts: it must come from this site (a browser) and be an operator."""
     auth = web_state(request).auth
     check_same_origin(request, auth.trusted_origins)

@@ -1,4 +1,5 @@
-"""The worker: per-queue fetch loops, the executor, leases and heartbeats, graceful shutdown."""
+"""The worker: per-queue fetch loops, the executor, leases and heartbeats, its row in the registry of live
+workers, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import metadata
 from uuid import UUID
 
 from evertask.di import Container
 from evertask.events import EventBus
 from evertask.queues import ResolvedQueue
 from evertask.registry import Registry
+from evertask.results import DEFAULT_MAX_RESULT_SIZE
 from evertask.storage.base import NewTask, RetentionPolicy, Storage
+from evertask.storage.records import WorkerInfo
 from evertask.task import TaskRecord, TaskStatus
 from evertask.worker.executor import Executor, StopReason
 from evertask.worker.leases import LeaseKeeper
@@ -54,6 +58,14 @@ def make_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def evertask_version() -> str:
+    """The installed evertask's version, as a worker registers it ("unknown" when run from a bare tree)."""
+    try:
+        return metadata.version("evertask")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 class Worker:
     """Claims and runs tasks of the queues it serves, from storage, until stopped."""
 
@@ -70,9 +82,12 @@ class Worker:
         settings: WorkerSettings,
         next_occurrence: NextOccurrence,
         on_finished: Callable[[UUID, TaskStatus], None],
+        max_result_size: int = DEFAULT_MAX_RESULT_SIZE,
     ) -> None:
         self.owner = make_owner_id()
         self.settings = settings
+        self._serve = tuple(serve)
+        self._now = now
         self._threads = ThreadPoolExecutor(
             max_workers=sum(queues[name].max_parallelism for name in serve), thread_name_prefix="evertask"
         )
@@ -96,6 +111,7 @@ class Worker:
             events=events,
             now=now,
             threads=self._threads,
+            max_result_size=max_result_size,
         )
         self.queues = {
             name: QueueWorker(
@@ -124,8 +140,11 @@ class Worker:
             purge_interval=settings.purge_interval,
         )
 
-    def start(self) -> None:
-        """Start the fetch loops and the heartbeat."""
+    async def start(self) -> None:
+        """Register in the worker registry, then start the fetch loops and the heartbeat."""
+        now = self._now()
+        info = WorkerInfo(self.owner, socket.gethostname(), os.getpid(), self._serve, now, now, evertask_version())
+        await self._leases.register(info)
         for queue in self.queues.values():
             queue.start()
         self._leases.start()
@@ -181,4 +200,5 @@ class Worker:
         await asyncio.gather(*(queue.join(budget) for queue in self.queues.values()))
         await self._recorder.drain()
         await self._leases.stop()
+        await self._leases.unregister()
         self._threads.shutdown(wait=False, cancel_futures=True)

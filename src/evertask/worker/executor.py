@@ -1,5 +1,6 @@
-"""Runs one claimed attempt: build the handler, run hooks and ``handle`` under timeout and cancellation,
-then decide the outcome (completed, retry, failed, cancelled, stopped) and record it fenced by the claim."""
+"""Runs one claimed attempt: build the handler, run hooks and ``handle`` under timeout and cancellation, turn
+its return value into the stored result, then decide the outcome (completed, retry, failed, cancelled,
+stopped) and record it fenced by the claim."""
 
 from __future__ import annotations
 
@@ -16,11 +17,18 @@ from uuid import UUID
 
 from evertask.context import TaskContext
 from evertask.di import Container
-from evertask.errors import EverTaskError, RateLimitExceededError, TaskCancelledError, TaskTimeoutError
+from evertask.errors import (
+    EverTaskError,
+    RateLimitExceededError,
+    TaskCancelledError,
+    TaskResultError,
+    TaskTimeoutError,
+)
 from evertask.events import EventBus, TaskStarted
 from evertask.queues import DEFAULT_QUEUE, ResolvedQueue
 from evertask.ratelimit import RateLimit
 from evertask.registry import Registration, Registry
+from evertask.results import dump_result
 from evertask.serialization import load_payload
 from evertask.task import Task, TaskRecord
 from evertask.worker.outcomes import OutcomeRecorder, Verdict
@@ -47,6 +55,8 @@ class Running:
     ctx: TaskContext
     task: asyncio.Task[Any] | None = None
     in_handle: bool = False
+    handled: bool = False
+    """Whether ``handle`` was called: an attempt stopped before that never ran, and leaves no attempt row."""
     stop: StopReason | None = None
 
     def request_stop(self, reason: StopReason) -> None:
@@ -73,6 +83,7 @@ class Executor:
         events: EventBus,
         now: Callable[[], datetime],
         threads: ThreadPool | None,
+        max_result_size: int,
     ) -> None:
         self.owner = owner
         self.running: dict[UUID, Running] = {}
@@ -86,6 +97,7 @@ class Executor:
         self._events = events
         self._now = now
         self._threads = threads
+        self._max_result_size = max_result_size
 
     async def execute(self, record: TaskRecord) -> None:
         """Run one claimed attempt to its recorded outcome. Never raises: a task cannot kill the worker."""
@@ -97,8 +109,9 @@ class Executor:
         elif record.queue in self._stopped_queues:
             running.stop = "shutdown"
         self.running[record.id] = running
+        started_at = self._now()
         if self._events.active:
-            self._events.publish(TaskStarted(record.id, record.type, record.queue, record.attempts, self._now()))
+            self._events.publish(TaskStarted(record.id, record.type, record.queue, record.attempts, started_at))
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -108,6 +121,7 @@ class Executor:
             verdict = Verdict(error=exc)
         finally:
             del self.running[record.id]
+        verdict.started_at = started_at
         self._recorder.submit(record, verdict, loop.time() - started)
 
     def stop_all(self, queue: str) -> None:
@@ -200,20 +214,20 @@ class Executor:
         record, ctx = running.record, running.ctx
         if running.stop is not None:  # asked to stop while on_started ran
             return _stopped(running)
-        running.in_handle = True
-        thread: ThreadFuture[None] | None = None
+        running.in_handle = running.handled = True
+        thread: ThreadFuture[Any] | None = None
         deadline: asyncio.Timeout | None = None
         try:
             if registration.is_async:
-                call: Awaitable[None] = handler.handle(task, ctx)
+                call: Awaitable[Any] = handler.handle(task, ctx)
             else:
                 thread = self._start_thread(handler, task, ctx)
                 call = asyncio.wrap_future(thread)
             if timeout is None:
-                await call
+                value = await call
             else:
                 async with asyncio.timeout(timeout.total_seconds()) as deadline:
-                    await call
+                    value = await call
         except TimeoutError as exc:
             if deadline is None or not deadline.expired() or running.stop is not None:
                 return Verdict(error=exc)  # the handler's own TimeoutError (an HTTP client's, say)
@@ -234,9 +248,14 @@ class Executor:
             running.in_handle = False
             if thread is not None and not thread.done():
                 await _let_thread_stop(thread, record)
-        return Verdict()
+        if value is None:
+            return Verdict()
+        try:
+            return Verdict(result=dump_result(value, task_type=record.type, limit=self._max_result_size))
+        except TaskResultError as exc:  # fails the attempt like an error in handle: the retry policy applies
+            return Verdict(error=exc)
 
-    def _start_thread(self, handler: Any, task: Task, ctx: TaskContext) -> ThreadFuture[None]:
+    def _start_thread(self, handler: Any, task: Task, ctx: TaskContext) -> ThreadFuture[Any]:
         ctx.enable_blocking_wait()
         context = contextvars.copy_context()  # request ids and tracing flow into the thread
         if self._threads is None:
@@ -244,7 +263,7 @@ class Executor:
         return self._threads.submit(context.run, handler.handle, task, ctx)
 
 
-async def _let_thread_stop(thread: ThreadFuture[None], record: TaskRecord) -> None:
+async def _let_thread_stop(thread: ThreadFuture[Any], record: TaskRecord) -> None:
     """A thread cannot be killed: after signalling it, give it a moment to notice before its outcome is
     recorded, so that a retry does not start while the previous attempt still runs."""
     await asyncio.wait([asyncio.wrap_future(thread)], timeout=SYNC_STOP_GRACE)
@@ -261,8 +280,8 @@ async def _let_thread_stop(thread: ThreadFuture[None], record: TaskRecord) -> No
 def _stopped(running: Running) -> Verdict:
     reason = running.stop
     if reason == "cancel":
-        return Verdict(error=TaskCancelledError(running.record.id), stop="cancel")
-    return Verdict(stop=reason)
+        return Verdict(error=TaskCancelledError(running.record.id), stop="cancel", ran=running.handled)
+    return Verdict(stop=reason, ran=running.handled)
 
 
 async def _safe_hook(hook: Callable[..., Any], record: TaskRecord, *args: Any) -> None:

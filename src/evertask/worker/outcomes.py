@@ -24,6 +24,7 @@ from evertask.events import (
     TaskTimedOut,
 )
 from evertask.storage.base import Outcome, Storage
+from evertask.storage.records import AttemptOutcome
 from evertask.task import TaskRecord, TaskStatus
 from evertask.worker.outage import OutageLog
 
@@ -34,7 +35,8 @@ _MAX_ERROR_TEXT = 8000
 
 @dataclass(slots=True)
 class Verdict:
-    """How an attempt ended, before it is turned into a storage write."""
+    """How an attempt ended, before it is turned into a storage write. ``ran``: whether ``handle`` was called
+    (a task stopped before that has no attempt row); ``result``: its return value as JSON."""
 
     error: BaseException | None = None
     retryable: bool = True
@@ -42,6 +44,9 @@ class Verdict:
     timed_out: timedelta | None = None
     retry_in: timedelta | None = None
     deferred_for: timedelta | None = None
+    ran: bool = True
+    started_at: datetime | None = None
+    result: str | None = None
 
 
 def _next_attempt(record: TaskRecord, outcome: Outcome, due: datetime) -> TaskRecord:
@@ -54,8 +59,31 @@ def _next_attempt(record: TaskRecord, outcome: Outcome, due: datetime) -> TaskRe
 
 def describe_error(error: BaseException) -> str:
     """The error text stored with a task: type, message and where it was raised."""
-    text = "".join(traceback.format_exception(error)).strip()
+    return _clipped("".join(traceback.format_exception(error)).strip())
+
+
+def error_type(error: BaseException) -> str:
+    """The qualified name of an error's class (builtins without their module): ``ValueError``,
+    ``evertask.errors.TaskTimeoutError``, ``httpx.ConnectTimeout``."""
+    cls = type(error)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _clipped(text: str) -> str:
     return text if len(text) <= _MAX_ERROR_TEXT else text[: _MAX_ERROR_TEXT - 3] + "..."
+
+
+def _ending(verdict: Verdict) -> AttemptOutcome | None:
+    """How the execution ended, for its attempt row (None: it has none, the handler never ran)."""
+    if verdict.deferred_for is not None:
+        return None
+    if verdict.stop is not None:
+        if not verdict.ran:
+            return None
+        return "cancelled" if verdict.stop == "cancel" else "interrupted"
+    if verdict.error is None:
+        return "completed"
+    return "failed" if verdict.retry_in is None else "retrying"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +141,7 @@ class OutcomeRecorder:
         if verdict.stop == "lost":
             logger.warning("task %s was taken over by another worker; its result here is discarded", record.id)
             return
-        outcome = self.outcome_for(record, verdict, self._now())
+        outcome = self.outcome_for(record, verdict, self._now(), duration)
         if record.fence == 0:  # never stored (storage was down at dispatch): its life is in memory only
             self._announce(record, verdict, outcome, duration)
             if outcome.next_run is not None:
@@ -169,8 +197,13 @@ class OutcomeRecorder:
             self._on_rescheduled(record.queue, outcome.next_run, outcome.at)
         self._on_finished(record.id, outcome.status)
 
-    def outcome_for(self, record: TaskRecord, verdict: Verdict, now: datetime) -> Outcome:
-        """The storage write that ends this attempt."""
+    def outcome_for(self, record: TaskRecord, verdict: Verdict, now: datetime, duration: float = 0.0) -> Outcome:
+        """The storage write that ends this attempt (``duration``: seconds it ran), with its attempt row."""
+        ending = _ending(verdict)
+        failure = verdict.error
+        kind = message = None
+        if failure is not None and ending is not None:
+            kind, message = error_type(failure), _clipped(str(failure))
 
         def outcome(
             status: TaskStatus,
@@ -178,7 +211,23 @@ class OutcomeRecorder:
             next_run: datetime | None = None,
             run_finished: bool = False,
         ) -> Outcome:
-            return Outcome(record.id, self._owner, record.fence, status, now, error, next_run, run_finished)
+            return Outcome(
+                record.id,
+                self._owner,
+                record.fence,
+                status,
+                now,
+                error,
+                next_run,
+                run_finished,
+                False,
+                ending,
+                verdict.started_at,
+                duration,
+                kind,
+                message,
+                verdict.result,
+            )
 
         # Neither an interrupted nor a deferred attempt may use up a retry: both give the attempt back.
         if verdict.stop == "shutdown":

@@ -25,6 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from evertask.storage.base import ClaimResult
+from evertask.storage.sql.queue_states import paused_names
 from evertask.storage.sql.tables import (
     CLAIM_INDEX,
     CLAIM_ORDER,
@@ -177,7 +178,14 @@ def _next_due(conn: Connection, queues: Sequence[str]) -> datetime | None:
 
 
 def claim_tasks(conn: Connection, claim: ClaimFunction, request: ClaimRequest, history: HistoryWriter) -> ClaimResult:
-    """Claim in the caller's transaction: the dialect's claim, its history rows, then the next due time."""
+    """Claim in the caller's transaction: the dialect's claim, its history rows, then the next due time.
+
+    Paused queues are dropped from the request first, read in the same transaction (one read of a table of a
+    few rows): a pause committed before the claim began is always seen.
+    """
+    paused = paused_names(conn) if request.queues else frozenset()
+    if paused:
+        request = replace(request, queues=tuple(queue for queue in request.queues if queue not in paused))
     if not request.queues:
         return ClaimResult([], None)
     claimed = claim(conn, request) if request.limit > 0 else []

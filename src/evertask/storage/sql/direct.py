@@ -8,8 +8,9 @@ transaction, so it is as atomic as the transaction it replaces), with data-modif
 - claim: ``SELECT ... FOR UPDATE SKIP LOCKED`` -> ``UPDATE ... RETURNING`` -> ``INSERT`` of the history rows,
   and the next due time computed beside them (excluding the rows just claimed: every part of one statement
   sees the same snapshot, taken before the update);
-- finish: ``UPDATE ... FROM`` the batch, fenced by status, owner and fence, the history ``INSERT`` fed by its
-  ``RETURNING``; the applied ids come back;
+- finish: ``UPDATE ... FROM`` the batch, fenced by status, owner and fence, the history and attempt inserts
+  fed by its ``RETURNING`` (the attempt and run numbers read beside it, from the snapshot before the update);
+  the applied ids come back;
 - add: ``INSERT ... SELECT FROM`` the batch, the history ``INSERT`` in a CTE over the same rows.
 
 A batch travels as ONE parameter, a JSON array of rows (``jsonb_array_elements``, values cast by position), so each
@@ -33,7 +34,7 @@ from uuid import UUID
 
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import ClaimResult, NewTask, Outcome
-from evertask.storage.sql.tables import HISTORY_TABLE, RECORD_COLUMNS, TASKS_TABLE
+from evertask.storage.sql.tables import ATTEMPTS_TABLE, HISTORY_TABLE, QUEUES_TABLE, RECORD_COLUMNS, TASKS_TABLE
 from evertask.task import TaskRecord, TaskStatus
 
 _RUNNING = TaskStatus.in_progress
@@ -80,7 +81,7 @@ class DirectStatements:
     def __init__(self, schema: str | None, audit: AuditFilter) -> None:
         prefix = f"{_quoted(schema)}." if schema else ""
         self._audit = audit
-        t, h = prefix + TASKS_TABLE, prefix + HISTORY_TABLE
+        t, h, a, q = prefix + TASKS_TABLE, prefix + HISTORY_TABLE, prefix + ATTEMPTS_TABLE, prefix + QUEUES_TABLE
         record = ", ".join(f"t.{_quoted(name)}" for name in _RECORD_NAMES)
         claim_history = (
             f""", history AS (
@@ -92,10 +93,17 @@ class DirectStatements:
             else ""
         )
         claimed_seqs = "seq <> ALL(ARRAY(SELECT seq FROM locked))"
+        # A paused queue is left out by the statement itself (strict: a pause committed before it is seen), at
+        # the cost of a look at the queues table, which holds a handful of rows: one check for the queue
+        # claimed, evaluated once per statement (an InitPlan), not per row.
+        open_queue = f"NOT EXISTS (SELECT 1 FROM {q} WHERE name = %(queue)s AND paused)"
+        paused = f"ARRAY(SELECT name FROM {q} WHERE paused)"
         next_due = {
-            True: f"SELECT min(scheduled_at) FROM {t} WHERE claim_queue = %(queue)s AND {claimed_seqs}",
+            True: f"""SELECT min(scheduled_at) FROM {t}
+    WHERE claim_queue = %(queue)s AND {claimed_seqs} AND {open_queue}""",
             False: f"""SELECT min(due) FROM unnest(%(queues)b::text[]) AS q(name) CROSS JOIN LATERAL (
-        SELECT min(scheduled_at) AS due FROM {t} WHERE claim_queue = q.name AND {claimed_seqs}) AS d""",
+        SELECT min(scheduled_at) AS due FROM {t} WHERE claim_queue = q.name AND {claimed_seqs}) AS d
+    WHERE q.name <> ALL({paused})""",
         }
         # One queue: the claim index is walked one priority at a time (the priorities found by index seeks), so
         # that within a priority the walk stops at the first task not yet due, however many are held for later
@@ -107,7 +115,7 @@ class DirectStatements:
         # 517 -> 2,919 tasks/s). Planning costs the server about 150-200 us per task on the throughput bench.
         locked = {
             True: f"""WITH RECURSIVE priorities(p) AS (
-    (SELECT priority FROM {t} WHERE claim_queue = %(queue)s ORDER BY priority DESC LIMIT 1)
+    (SELECT priority FROM {t} WHERE claim_queue = %(queue)s AND {open_queue} ORDER BY priority DESC LIMIT 1)
     UNION ALL
     SELECT (SELECT priority FROM {t} WHERE claim_queue = %(queue)s AND priority < priorities.p
         ORDER BY priority DESC LIMIT 1)
@@ -123,7 +131,7 @@ class DirectStatements:
 )""",
             False: f"""WITH locked AS (
     SELECT seq, status AS previous FROM {t}
-    WHERE claim_queue = ANY(%(queues)b::text[]) AND scheduled_at <= %(now)s
+    WHERE claim_queue = ANY(%(queues)b::text[]) AND claim_queue <> ALL({paused}) AND scheduled_at <= %(now)s
     ORDER BY priority DESC, scheduled_at, seq LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )""",
@@ -143,11 +151,28 @@ ORDER BY c.priority DESC, c.scheduled_at, c.seq"""
         # the planner scanned the lease index for ``status = 'in_progress'`` instead (it guesses 100 rows from
         # jsonb_array_elements), and that index holds an entry for every claim not yet vacuumed: 5,000 entries
         # read to finish 10 tasks (EXPLAIN ANALYZE). ``status || ''`` keeps that index out of the choice.
+        # An attempt row numbers the execution as the row was before the update (a refund or a new run changes
+        # ``attempts``): ``before`` reads it from the statement's snapshot, which no part of the statement sees
+        # changed, by the same unique id index, for the rows whose attempt is kept.
+        attempt_rows = (
+            f""", before AS (
+    SELECT id, attempts, run_count FROM {t} WHERE id = ANY(ARRAY(SELECT id FROM v WHERE keep_attempt))
+), attempt_rows AS (
+    INSERT INTO {a} (task_id, type, queue, attempt, run, worker, started_at, finished_at, duration, outcome,
+        error_type, error_message, traceback)
+    SELECT d.id, d.type, d.queue, b.attempts, b.run_count, d.owner, COALESCE(d.started, d.claimed_at), d.at,
+        d.duration, d.ending, d.error_type, d.error_message, d.error
+    FROM done AS d JOIN before AS b ON b.id = d.id WHERE d.keep_attempt ORDER BY d.ord
+)"""
+            if audit.level != "none"
+            else ""
+        )
         self.finish = f"""WITH v AS (
     SELECT (e->>0)::uuid AS id, e->>1 AS owner, (e->>2)::int AS fence, e->>3 AS status, (e->>4)::timestamptz AS at,
         e->>5 AS error, (e->>6)::timestamptz AS scheduled, (e->>7)::timestamptz AS finished,
         (e->>8)::timestamptz AS last_run, (e->>9)::bool AS new_run, (e->>10)::bool AS refunded,
-        (e->>11)::bool AS keep, ord
+        (e->>11)::bool AS keep, e->>12 AS ending, (e->>13)::timestamptz AS started, (e->>14)::float8 AS duration,
+        e->>15 AS error_type, e->>16 AS error_message, e->>17 AS result, (e->>18)::bool AS keep_attempt, ord
     FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS r(e, ord)
 ), done AS (
     UPDATE {t} AS t SET status = v.status, owner = NULL, lease_until = NULL, cancel_requested = false,
@@ -156,14 +181,16 @@ ORDER BY c.priority DESC, c.scheduled_at, c.seq"""
         run_count = t.run_count + CASE WHEN v.new_run THEN 1 ELSE 0 END,
         last_run_at = COALESCE(v.last_run, t.last_run_at),
         finished_at = COALESCE(v.finished, t.finished_at),
-        scheduled_at = COALESCE(v.scheduled, t.scheduled_at)
+        scheduled_at = COALESCE(v.scheduled, t.scheduled_at),
+        result = CASE WHEN v.ending = 'completed' THEN v.result ELSE t.result END
     FROM v WHERE t.id = ANY(ARRAY(SELECT id FROM v)) AND t.id = v.id AND t.status || '' = 'in_progress'
         AND t.owner = v.owner AND t.fence = v.fence
-    RETURNING t.id, v.status, v.at, v.error, v.keep, v.ord
+    RETURNING t.id, v.status, v.at, v.error, v.keep, v.ord, t.type, t.queue, t.started_at AS claimed_at, v.owner,
+        v.ending, v.started, v.duration, v.error_type, v.error_message, v.keep_attempt
 ), history AS (
     INSERT INTO {h} (task_id, from_status, to_status, at, error)
     SELECT id, 'in_progress', status, at, error FROM done WHERE keep ORDER BY ord
-)
+){attempt_rows}
 SELECT ord FROM done"""
         self.add = f"""WITH v AS (
     SELECT (e->>0)::uuid AS id, e->>1 AS type, e->>2 AS payload, e->>3 AS status, e->>4 AS queue,
@@ -212,7 +239,7 @@ FROM v ORDER BY ord"""
         the task finished, so it never applies (which is what it found in a batch applied outcome by outcome).
         Outcomes of one task under other owners or fences are all sent: at most one of them holds the claim.
         """
-        keeps = self._audit.keeps
+        keeps, keeps_attempt = self._audit.keeps, self._audit.keeps_attempt
         seen: set[tuple[UUID, str, int]] = set()
         sent: list[int] = []
         rows: list[list[Any]] = []
@@ -239,6 +266,13 @@ FROM v ORDER BY ord"""
                     outcome.run_finished,
                     outcome.attempt_refunded,
                     keeps(outcome.status, outcome.error),
+                    outcome.ending,
+                    None if outcome.started_at is None else _text(outcome.started_at),
+                    outcome.duration,
+                    outcome.error_type,
+                    outcome.error_message,
+                    outcome.result,
+                    outcome.ending is not None and keeps_attempt(outcome.error),
                 ]
             )
         return {"rows": json.dumps(rows)}, sent

@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from evertask.storage.base import NewTask
+from evertask.storage.sql.attempt_rows import delete_attempts
 from evertask.storage.sql.tables import UPDATE_BY_ID, HistoryWriter, for_update, task_history, tasks
 from evertask.task import TaskStatus
 
@@ -117,6 +118,7 @@ def add_tasks(conn: Connection, new: Sequence[NewTask], history: HistoryWriter) 
     plan = plan_add(new, existing, history)
     if plan.deletes:
         conn.execute(_DELETE_HISTORY, {"ids": plan.deletes})
+        delete_attempts(conn, plan.deletes)
         conn.execute(_DELETE_TASKS, {"ids": plan.deletes})
     if plan.updates:
         conn.execute(UPDATE_BY_ID, plan.updates)

@@ -1,7 +1,7 @@
 """The life of a claim after it is made: ``finish`` (fenced), ``heartbeat`` and ``recover_expired``.
 
 ``finish`` and ``recover_expired`` read the rows they may change with a row lock, decide in Python, and write
-every change of the batch with one executemany of :data:`~evertask.storage.sql.tables.UPDATE_BY_ID`;
+every change of the batch with one executemany of an ``UPDATE`` by id, then the history and attempt rows;
 ``heartbeat`` is one ``UPDATE`` (with ``RETURNING`` where the dialect has it). All run in the caller's
 transaction.
 """
@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Boolean, Connection, and_, bindparam, case, select, update
 
 from evertask.storage.base import HeartbeatResult, Outcome
-from evertask.storage.executions import LEASE_EXPIRED
+from evertask.storage.executions import LEASE_EXPIRED, ended_attempt, lost_attempt
+from evertask.storage.sql.attempt_rows import AttemptWriter
 from evertask.storage.sql.tables import RECORD_COLUMNS, UPDATE_BY_ID, HistoryWriter, for_update, tasks, to_record
 from evertask.storage.sql.types import UtcDateTime
 from evertask.task import TaskRecord, TaskStatus
@@ -33,6 +34,9 @@ _FINISH_READS = (
     tasks.c.last_error,
     tasks.c.finished_at,
     tasks.c.scheduled_at,
+    tasks.c.type,
+    tasks.c.queue,
+    tasks.c.started_at,
 )
 _RECOVERY_WRITES = ("status", "owner", "lease_until", "recoveries", "finished_at", "last_error", "scheduled_at")
 
@@ -41,6 +45,10 @@ SELECT_RUNNING = for_update(
     select(*_FINISH_READS).where(tasks.c.id.in_(bindparam("ids", expanding=True)), tasks.c.status == _RUNNING)
 )
 """The running tasks among ``ids``, locked, with what ``finish`` needs to fence and update them."""
+_FINISH = UPDATE_BY_ID.values(
+    result=case((bindparam("set_result", type_=Boolean()), bindparam("new_result")), else_=tasks.c.result)
+)
+"""Like ``UPDATE_BY_ID``, and the result set only where ``set_result`` (a completed execution) says so."""
 _HELD = and_(
     tasks.c.id.in_(bindparam("ids", expanding=True)),
     tasks.c.owner == bindparam("lease_owner"),
@@ -73,10 +81,14 @@ def _finished_row(row: Any, outcome: Outcome) -> dict[str, Any]:
         "last_run_at": outcome.at if new_run else row.last_run_at,
         "finished_at": outcome.at if final else row.finished_at,
         "scheduled_at": outcome.next_run if not final and outcome.next_run is not None else row.scheduled_at,
+        "set_result": outcome.ending == "completed",
+        "new_result": outcome.result,
     }
 
 
-def finish_outcomes(conn: Connection, outcomes: Sequence[Outcome], history: HistoryWriter) -> list[bool]:
+def finish_outcomes(
+    conn: Connection, outcomes: Sequence[Outcome], history: HistoryWriter, attempts: AttemptWriter
+) -> list[bool]:
     """Apply each outcome whose owner and fence still hold the claim; per outcome, whether it applied."""
     ids = sorted({outcome.id for outcome in outcomes})  # sorted: every transaction locks in one order
     running = {row.id: row for row in conn.execute(SELECT_RUNNING, {"ids": ids})}
@@ -90,10 +102,14 @@ def finish_outcomes(conn: Connection, outcomes: Sequence[Outcome], history: Hist
         del running[outcome.id]  # a second outcome for the same attempt finds it finished
         changes.append(_finished_row(row, outcome))
         history.record(outcome.id, _RUNNING, outcome.status, outcome.at, outcome.error)
+        if outcome.ending is not None:
+            attempt = ended_attempt(outcome, attempt=row.attempts, run=row.run_count, claimed_at=row.started_at)
+            attempts.record(attempt, type=row.type, queue=row.queue)
         applied.append(True)
     if changes:
-        conn.execute(UPDATE_BY_ID, changes)
+        conn.execute(_FINISH, changes)
     history.write(conn)
+    attempts.write(conn)
     return applied
 
 
@@ -120,17 +136,32 @@ def _recovered(record: TaskRecord, now: datetime, max_recoveries: int) -> tuple[
     return replace(record, status=TaskStatus.pending, scheduled_at=now, **released), LEASE_EXPIRED
 
 
-def recover_leases(conn: Connection, now: datetime, max_recoveries: int, history: HistoryWriter) -> list[TaskRecord]:
-    """Return running tasks whose lease expired to pending, or fail them past ``max_recoveries``."""
+def recover_leases(
+    conn: Connection, now: datetime, max_recoveries: int, history: HistoryWriter, attempts: AttemptWriter
+) -> list[TaskRecord]:
+    """Return running tasks whose lease expired to pending, or fail them past ``max_recoveries``; each dead
+    execution gets its ``lost`` attempt row."""
     rows = conn.execute(_SELECT_EXPIRED, {"now": now}).all()
     recovered: list[TaskRecord] = []
     for row in rows:
-        after, error = _recovered(to_record(row), now, max_recoveries)
+        before = to_record(row)
+        after, error = _recovered(before, now, max_recoveries)
         history.record(after.id, _RUNNING, after.status, now, error)
+        lost = lost_attempt(
+            before.id,
+            attempt=before.attempts,
+            run=before.run_count,
+            worker=before.owner,
+            claimed_at=before.started_at,
+            now=now,
+            error=error,
+        )
+        attempts.record(lost, type=before.type, queue=before.queue)
         recovered.append(after)
     if recovered:
         conn.execute(
             UPDATE_BY_ID, [{"target": r.id} | {name: getattr(r, name) for name in _RECOVERY_WRITES} for r in recovered]
         )
     history.write(conn)
+    attempts.write(conn)
     return recovered

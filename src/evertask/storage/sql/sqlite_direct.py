@@ -20,7 +20,7 @@ from uuid import UUID
 
 from evertask.storage.audit import AuditFilter
 from evertask.storage.base import ClaimResult, NewTask, Outcome
-from evertask.storage.sql.tables import HISTORY_TABLE, RECORD_COLUMNS, TASKS_TABLE
+from evertask.storage.sql.tables import ATTEMPTS_TABLE, HISTORY_TABLE, QUEUES_TABLE, RECORD_COLUMNS, TASKS_TABLE
 from evertask.task import TaskRecord, TaskStatus
 
 _RUNNING = TaskStatus.in_progress
@@ -31,6 +31,7 @@ _STATUS = _NAMES.index("status")
 _ID = _NAMES.index("id")
 _CANCEL = _NAMES.index("cancel_requested")
 _T, _H = TASKS_TABLE, HISTORY_TABLE
+_PAUSED = f"SELECT name FROM {QUEUES_TABLE} WHERE paused"
 
 # The claim walks the claim index (claim_queue, priority DESC, scheduled_at, seq) one priority at a time: within a
 # priority the due rows come first, so the scan stops at the first row not yet due. One query over all
@@ -49,10 +50,13 @@ _CLAIM = f"""UPDATE {_T} SET status = 'in_progress', owner = ?, lease_until = ?,
     attempts = attempts + 1, fence = fence + 1 WHERE seq IN (SELECT value FROM json_each(?))"""
 _NEXT_DUE = f"SELECT min(scheduled_at) FROM {_T} WHERE claim_queue = ?"
 _HISTORY = f"INSERT INTO {_H} (task_id, from_status, to_status, at, error) VALUES (?, ?, ?, ?, ?)"
-_RUNNING_ROWS = f"""SELECT id, owner, fence, attempts, run_count, last_run_at, last_error, finished_at, scheduled_at
-    FROM {_T} WHERE id IN (SELECT value FROM json_each(?)) AND status = 'in_progress'"""
+_RUNNING_ROWS = f"""SELECT id, owner, fence, attempts, run_count, last_run_at, last_error, finished_at, scheduled_at,
+    type, queue, started_at FROM {_T} WHERE id IN (SELECT value FROM json_each(?)) AND status = 'in_progress'"""
 _FINISH = f"""UPDATE {_T} SET status = ?, owner = NULL, lease_until = NULL, cancel_requested = 0, last_error = ?,
-    attempts = ?, run_count = ?, last_run_at = ?, finished_at = ?, scheduled_at = ? WHERE id = ?"""
+    attempts = ?, run_count = ?, last_run_at = ?, finished_at = ?, scheduled_at = ?,
+    result = CASE WHEN ? THEN ? ELSE result END WHERE id = ?"""
+_ATTEMPT = f"""INSERT INTO {ATTEMPTS_TABLE} (task_id, type, queue, attempt, run, worker, started_at, finished_at,
+    duration, outcome, error_type, error_message, traceback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 _INSERT = f"""INSERT INTO {_T} (id, type, payload, status, queue, created_at, scheduled_at, priority, "key",
     schedule, attempts, run_count, fence, recoveries, cancel_requested)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, 0, 0, 0, 0)"""
@@ -89,7 +93,14 @@ def claim(
     limit: int,
     lease_until: datetime,
 ) -> ClaimResult:
-    """The claim, in the writer's transaction: due rows in claim order, marked claimed, history, next due."""
+    """The claim, in the writer's transaction: due rows in claim order, marked claimed, history, next due.
+    Paused queues are left out, read in the same transaction."""
+    paused = db.execute(_PAUSED).fetchall()
+    if paused:
+        names = {name for (name,) in paused}
+        queues = [queue for queue in queues if queue not in names]
+        if not queues:
+            return ClaimResult([], None)
     at, lease = stored_time(now), stored_time(lease_until)
     rows: list[Any] = []
     if limit > 0:
@@ -142,6 +153,7 @@ def finish(db: sqlite3.Connection, audit: AuditFilter, outcomes: Sequence[Outcom
     applied: list[bool] = []
     changes: list[tuple[Any, ...]] = []
     history: list[tuple[Any, ...]] = []
+    attempt_rows: list[tuple[Any, ...]] = []
     for outcome in outcomes:
         task_id = str(outcome.id)
         row = running.get(task_id)
@@ -149,10 +161,11 @@ def finish(db: sqlite3.Connection, audit: AuditFilter, outcomes: Sequence[Outcom
             applied.append(False)
             continue
         del running[task_id]  # a second outcome for the same attempt finds it finished
-        _, _, _, attempts, run_count, last_run_at, last_error, finished_at, scheduled_at = row
+        _, _, _, attempts, run_count, last_run_at, last_error, finished_at, scheduled_at, type_, queue, claimed = row
         at = times(outcome.at)
         final = outcome.status.is_final
         new_run = outcome.run_finished
+        attempt = attempts  # the number it ran as, before a refund gives it back
         if outcome.attempt_refunded:
             attempts = max(0, attempts - 1)
         if not final and outcome.next_run is not None:
@@ -166,16 +179,39 @@ def finish(db: sqlite3.Connection, audit: AuditFilter, outcomes: Sequence[Outcom
                 at if new_run else last_run_at,
                 at if final else finished_at,
                 scheduled_at,
+                outcome.ending == "completed",
+                outcome.result,
                 task_id,
             )
         )
         if audit.keeps(outcome.status, outcome.error):
             history.append((task_id, _RUNNING.value, outcome.status.value, at, outcome.error))
+        if outcome.ending is not None and audit.keeps_attempt(outcome.error):
+            started = claimed if outcome.started_at is None else times(outcome.started_at)
+            attempt_rows.append(
+                (
+                    task_id,
+                    type_,
+                    queue,
+                    attempt,
+                    run_count,
+                    outcome.owner,
+                    started,
+                    at,
+                    outcome.duration,
+                    outcome.ending,
+                    outcome.error_type,
+                    outcome.error_message,
+                    outcome.error,
+                )
+            )
         applied.append(True)
     if changes:
         db.executemany(_FINISH, changes)
     if history:
         db.executemany(_HISTORY, history)
+    if attempt_rows:
+        db.executemany(_ATTEMPT, attempt_rows)
     return applied
 
 

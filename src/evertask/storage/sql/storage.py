@@ -28,8 +28,21 @@ from evertask.storage.base import (
     TaskQuery,
 )
 from evertask.storage.feed import HistoryRow
-from evertask.storage.records import PageRequest, QueueStats, TaskFilter, TaskPage, ThroughputBucket, TypeStats
-from evertask.storage.sql import feed, sqlite_direct
+from evertask.storage.paging import RETRYABLE, check_filter, check_payload
+from evertask.storage.records import (
+    AttemptRecord,
+    PageRequest,
+    QueueState,
+    QueueStats,
+    TaskFilter,
+    TaskPage,
+    ThroughputBucket,
+    TypeStats,
+    WorkerInfo,
+)
+from evertask.storage.sql import feed, queue_states, sqlite_direct, stats, worker_registry
+from evertask.storage.sql.actions import BulkAction, cancel_change, purge_change, retry_change
+from evertask.storage.sql.attempt_rows import SELECT_ATTEMPTS, AttemptWriter, to_attempt
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
@@ -38,21 +51,24 @@ from evertask.storage.sql.engine import DEFAULT_BUSY_TIMEOUT
 from evertask.storage.sql.keys import add_tasks
 from evertask.storage.sql.leases import extend_leases, finish_outcomes, recover_leases
 from evertask.storage.sql.migrate import check_schema, migrate
+from evertask.storage.sql.queries import count_tasks, find_by_key, query_page
 from evertask.storage.sql.ratelimit import take_bucket_token
 from evertask.storage.sql.tables import RECORD_COLUMNS, HistoryWriter, task_history, tasks, to_record
 from evertask.storage.sql.wakeups import PostgresWakeups, channel_for
 from evertask.storage.urls import DEFAULT_POOL_SIZE
-from evertask.task import StatusChange, TaskRecord, TaskStatus
+from evertask.task import FINAL_STATUSES, StatusChange, TaskRecord, TaskStatus
 
 _GET = select(*RECORD_COLUMNS).where(tasks.c.id == bindparam("id"))
 _COUNT = select(tasks.c.status, func.count()).group_by(tasks.c.status)
 _COUNT_IN_QUEUE = _COUNT.where(tasks.c.queue == bindparam("queue"))
+_NOT_FINAL = frozenset(TaskStatus) - FINAL_STATUSES
 _CHANGE = task_history.c
 _HISTORY = (
-    select(_CHANGE.task_id, _CHANGE.from_status, _CHANGE.to_status, _CHANGE.at, _CHANGE.error)
+    select(_CHANGE.task_id, _CHANGE.from_status, _CHANGE.to_status, _CHANGE.at, _CHANGE.error, _CHANGE.actor)
     .where(_CHANGE.task_id == bindparam("task_id"))
     .order_by(_CHANGE.id)
 )
+_RESULT = select(tasks.c.result).where(tasks.c.id == bindparam("id"))
 
 
 class SqlStorage:
@@ -87,6 +103,7 @@ class SqlStorage:
         self._direct = DirectStatements(schema, self._audit) if self._db.dialect == "postgresql" else None
         # SQLite: the same statements on the writer's sqlite3 connection, without SQLAlchemy's per-statement work.
         self._sqlite = self._db.dialect == "sqlite"
+        self._bulk = BulkAction(self._db, self._audit)
 
     @property
     def url(self) -> str:
@@ -106,6 +123,9 @@ class SqlStorage:
 
     def _history(self) -> HistoryWriter:
         return HistoryWriter(self._audit)
+
+    def _attempts(self) -> AttemptWriter:
+        return AttemptWriter(self._audit)
 
     async def open(self) -> None:
         """Connect, then migrate (``auto_migrate``) or check the schema. Raises ``StorageUnavailableError``."""
@@ -171,7 +191,47 @@ class SqlStorage:
     async def history(self, task_id: UUID) -> list[StatusChange]:
         """The recorded transitions of a task, oldest first."""
         rows = await self._db.read(lambda conn: conn.execute(_HISTORY, {"task_id": task_id}).all())
-        return [StatusChange(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+        return [StatusChange(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
+
+    async def attempts(self, task_id: UUID) -> list[AttemptRecord]:
+        """The recorded executions of a task, oldest first."""
+        rows = await self._db.read(lambda conn: conn.execute(SELECT_ATTEMPTS, {"task_id": task_id}).all())
+        return [to_attempt(row) for row in rows]
+
+    async def result(self, task_id: UUID) -> str | None:
+        """The stored result of a task as JSON, or None."""
+        value: str | None = await self._db.read(lambda conn: conn.execute(_RESULT, {"id": task_id}).scalar())
+        return value
+
+    async def set_queue_paused(self, queue: str, *, paused: bool, now: datetime, actor: str | None) -> None:
+        """Pause or resume ``queue`` for every worker on this database."""
+        await self._db.write(
+            lambda conn: queue_states.set_paused(conn, queue, paused=paused, now=now, actor=actor),
+            idempotent=True,
+            conflicts=(IntegrityError,),
+        )
+
+    async def queue_states(self) -> list[QueueState]:
+        """Every queue paused or resumed, by name."""
+        return await self._db.read(queue_states.read_states)
+
+    async def register_worker(self, info: WorkerInfo) -> None:
+        """Add or replace a worker's row in the registry."""
+        await self._db.write(
+            lambda conn: worker_registry.register(conn, info), idempotent=True, conflicts=(IntegrityError,)
+        )
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        """Remove a worker from the registry."""
+        await self._db.write(lambda conn: worker_registry.unregister(conn, worker_id), idempotent=True)
+
+    async def list_workers(self) -> list[WorkerInfo]:
+        """The registered workers by id, with the tasks each holds in progress."""
+        return await self._db.read(worker_registry.list_all)
+
+    async def prune_workers(self, *, stale_before: datetime) -> int:
+        """Remove workers silent since before ``stale_before``."""
+        return await self._db.write(lambda conn: worker_registry.prune(conn, stale_before), idempotent=True)
 
     async def history_since(self, after: int, *, missing: Collection[int] = (), limit: int = 500) -> list[HistoryRow]:
         """History rows after id ``after`` (or in ``missing``), oldest first; see :mod:`evertask.storage.feed`."""
@@ -230,31 +290,58 @@ class SqlStorage:
         if self._sqlite:
             audit = self._audit
             return await self._db.write_sqlite(lambda db: sqlite_direct.finish(db, audit, outcomes), idempotent=False)
-        return await self._db.write(lambda conn: finish_outcomes(conn, outcomes, self._history()), idempotent=False)
+        return await self._db.write(
+            lambda conn: finish_outcomes(conn, outcomes, self._history(), self._attempts()), idempotent=False
+        )
 
-    async def heartbeat(self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime) -> HeartbeatResult:
-        """Extend ``owner``'s leases; report cancellations asked for and claims lost."""
-        if not task_ids:
+    async def heartbeat(
+        self, *, owner: str, task_ids: Sequence[UUID], lease_until: datetime, now: datetime | None = None
+    ) -> HeartbeatResult:
+        """Extend ``owner``'s leases; report cancellations asked for and claims lost; with ``now``, refresh the
+        worker's registry row in the same transaction."""
+        if not task_ids and now is None:
             return HeartbeatResult()
-        return await self._db.write(lambda conn: extend_leases(conn, owner, task_ids, lease_until), idempotent=True)
+
+        def beat(conn: Any) -> HeartbeatResult:
+            result = extend_leases(conn, owner, task_ids, lease_until) if task_ids else HeartbeatResult()
+            if now is not None and not worker_registry.refresh(conn, owner, now):
+                return HeartbeatResult(result.cancel_requested, result.lost, worker_found=False)
+            return result
+
+        return await self._db.write(beat, idempotent=True)
 
     async def recover_expired(self, *, now: datetime, max_recoveries: int) -> list[TaskRecord]:
         """Return tasks with expired leases to pending (or fail them past ``max_recoveries``)."""
         return await self._db.write(
-            lambda conn: recover_leases(conn, now, max_recoveries, self._history()), idempotent=True
+            lambda conn: recover_leases(conn, now, max_recoveries, self._history(), self._attempts()),
+            idempotent=True,
         )
 
     async def cancel(self, task_id: UUID, *, now: datetime, actor: str | None = None) -> CancelResult:
         """Cancel a waiting task at once; flag a running one; leave a final one."""
-        return await self._db.write(lambda conn: cancel_task(conn, task_id, now, self._history()), idempotent=True)
+        return await self._db.write(
+            lambda conn: cancel_task(conn, task_id, now, self._history(), actor), idempotent=True
+        )
 
     async def reschedule(
-        self, task_id: UUID, *, now: datetime, scheduled_at: datetime, status: TaskStatus = TaskStatus.pending
+        self,
+        task_id: UUID,
+        *,
+        now: datetime,
+        scheduled_at: datetime,
+        status: TaskStatus = TaskStatus.pending,
+        actor: str | None = None,
     ) -> bool:
         """Move a task that is neither running nor final to ``scheduled_at`` with ``status``."""
         return await self._db.write(
             lambda conn: reschedule_task(
-                conn, task_id, now=now, scheduled_at=scheduled_at, status=status, history=self._history()
+                conn,
+                task_id,
+                now=now,
+                scheduled_at=scheduled_at,
+                status=status,
+                history=self._history(),
+                actor=actor,
             ),
             idempotent=True,
         )
@@ -271,37 +358,57 @@ class SqlStorage:
         """Delete finished tasks and history older than ``policy`` allows; returns how many tasks went."""
         return await self._db.write(lambda conn: purge_tasks(conn, now, policy), idempotent=True)
 
-    # The operations methods on SQL are being written on this branch (ops/reads); memory has them all.
     async def query(self, request: PageRequest) -> TaskPage:
-        raise NotImplementedError
+        """One page of the tasks a filter matches; see :meth:`Storage.query`."""
+        return await self._db.read(lambda conn: query_page(conn, request))
 
     async def count(self, filter: TaskFilter) -> int:
-        raise NotImplementedError
+        """How many tasks ``filter`` matches."""
+        return await self._db.read(lambda conn: count_tasks(conn, filter))
 
     async def find_by_key(self, key: str) -> TaskRecord | None:
-        raise NotImplementedError
+        """The task holding ``key``, or None."""
+        return await self._db.read(lambda conn: find_by_key(conn, key))
 
     async def retry(
         self, filter: TaskFilter, *, now: datetime, actor: str | None, payload: str | None = None, dry_run: bool = False
     ) -> int:
-        raise NotImplementedError
+        """Send failed and cancelled tasks back to ``queued``, chunk by chunk; see :meth:`Storage.retry`."""
+        check_filter(filter)
+        check_payload(filter, payload)
+        if dry_run:
+            return await self._bulk.count(filter, RETRYABLE)
+        return await self._bulk.run(filter, RETRYABLE, retry_change(now, actor, payload))
 
     async def cancel_matching(
         self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
     ) -> int:
-        raise NotImplementedError
+        """Cancel waiting tasks and flag running ones that ``filter`` matches, chunk by chunk."""
+        check_filter(filter)
+        if dry_run:
+            return await self._bulk.count(filter, _NOT_FINAL)
+        return await self._bulk.run(filter, _NOT_FINAL, cancel_change(now, actor))
 
     async def purge_matching(self, filter: TaskFilter, *, dry_run: bool = False) -> int:
-        raise NotImplementedError
+        """Delete the final tasks ``filter`` matches, with their history and attempts, chunk by chunk."""
+        check_filter(filter)
+        if dry_run:
+            return await self._bulk.count(filter, FINAL_STATUSES)
+        return await self._bulk.run(filter, FINAL_STATUSES, purge_change)
 
     async def queue_stats(self, now: datetime) -> list[QueueStats]:
-        raise NotImplementedError
+        """Per queue: tasks by status and the oldest due waiting task."""
+        return await self._db.read(lambda conn: stats.queue_stats(conn, now))
 
     async def throughput(self, *, since: datetime, until: datetime, width: timedelta) -> list[ThroughputBucket]:
-        raise NotImplementedError
+        """Completed and failed attempts per bucket of ``width``."""
+        dialect = self._db.dialect
+        return await self._db.read(lambda conn: stats.throughput(conn, dialect, since=since, until=until, width=width))
 
     async def type_stats(self, *, since: datetime) -> list[TypeStats]:
-        raise NotImplementedError
+        """Attempts, failures and duration percentiles per task type."""
+        dialect = self._db.dialect
+        return await self._db.read(lambda conn: stats.type_stats(conn, dialect, since=since))
 
 
 class SqliteStorage(SqlStorage):

@@ -33,13 +33,14 @@ from sqlalchemy import (
     Text,
     bindparam,
     insert,
+    text,
     update,
 )
 from sqlalchemy.dialects import mysql
 
 from evertask.storage.audit import AuditFilter
 from evertask.storage.sql.types import Status, TaskId, UtcDateTime
-from evertask.task import CLAIMABLE_STATUSES, TaskRecord, TaskStatus
+from evertask.task import CLAIMABLE_STATUSES, FINAL_STATUSES, TaskRecord, TaskStatus
 
 TASKS_TABLE = "evertask_tasks"
 HISTORY_TABLE = "evertask_task_history"
@@ -53,6 +54,9 @@ CLAIM_QUEUE_SQL = "CASE WHEN status IN ({}) THEN queue END".format(
     ", ".join(f"'{status.value}'" for status in sorted(CLAIMABLE_STATUSES))
 )
 """The generated ``claim_queue`` column: the queue of a task that waits to be claimed."""
+FINAL_SQL = "status IN ({})".format(", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES)))
+"""The predicate of the partial query indexes (migration 0006). SQLite uses a partial index only for a query
+that contains this very term, so queries of final tasks add it as this text (not with bound parameters)."""
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid); elsewhere the key is 64-bit.
 SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
@@ -193,6 +197,16 @@ Index(
     postgresql_where=tasks.c.status == TaskStatus.in_progress.value,
 )
 Index("ix_evertask_tasks_created", tasks.c.created_at, tasks.c.seq)
+_FINAL = text(FINAL_SQL)
+for _name, _order in (("created", tasks.c.created_at), ("finished", tasks.c.finished_at)):
+    Index(
+        f"ix_evertask_tasks_final_{_name}",
+        tasks.c.status,
+        _order,
+        tasks.c.seq,
+        postgresql_where=_FINAL,
+        sqlite_where=_FINAL,
+    )
 Index("ix_evertask_task_history_task", task_history.c.task_id, task_history.c.id)
 Index("ix_evertask_rate_buckets_full", rate_buckets.c.full_at)
 Index("ix_evertask_task_attempts_task", task_attempts.c.task_id, task_attempts.c.id)
@@ -232,11 +246,26 @@ class HistoryWriter:
         self.rows: list[dict[str, Any]] = []
 
     def record(
-        self, task_id: UUID, before: TaskStatus | None, after: TaskStatus, at: datetime, error: str | None = None
+        self,
+        task_id: UUID,
+        before: TaskStatus | None,
+        after: TaskStatus,
+        at: datetime,
+        error: str | None = None,
+        actor: str | None = None,
     ) -> None:
-        """Note one transition (dropped if the audit level does not keep it)."""
+        """Note one transition, made by ``actor`` (None: the engine); dropped if the audit level does not keep it."""
         if self._audit.keeps(after, error):
-            self.rows.append({"task_id": task_id, "from_status": before, "to_status": after, "at": at, "error": error})
+            self.rows.append(
+                {
+                    "task_id": task_id,
+                    "from_status": before,
+                    "to_status": after,
+                    "at": at,
+                    "error": error,
+                    "actor": actor,
+                }
+            )
 
     def write(self, conn: Connection) -> None:
         """Insert the noted rows, in the caller's transaction."""
