@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from types import FrameType
-from typing import Any
 
 import uvicorn
 
@@ -25,8 +24,3 @@ class Server(uvicorn.Server):
         if board is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(board.hub.close)
         super().handle_exit(sig, frame)
-
-
-def run(app: Any, **options: Any) -> None:
-    """Serve ``app`` with uvicorn (``options`` are :class:`uvicorn.Config`'s) until SIGINT or SIGTERM."""
-    Server(uvicorn.Config(app, **options)).run()
