@@ -21,6 +21,7 @@ from evertask.task import TaskStatus
 from evertask.web.dashboard import forms
 from evertask.web.dashboard.access import Visitor, dashboard, ops, settings, visitor
 from evertask.web.dashboard.live import RECENT
+from evertask.web.dashboard.render import LIVE_BLOCK
 
 router = APIRouter(include_in_schema=False)
 Seen = Annotated[Visitor, Depends(visitor)]
@@ -33,7 +34,7 @@ def render(request: Request, who: Visitor | None, name: str, **context: Any) -> 
     """Render a page for ``who``, with the notice an action left for it (then dropped)."""
     flash = request.cookies.get(FLASH_COOKIE)
     notice = None
-    if flash and not request.headers.get("hx-request"):
+    if flash and request.headers.get("hx-target") != LIVE_BLOCK:  # a live refresh leaves it for the page
         kind, _, message = unquote(flash).partition(":")
         notice = {"kind": "error" if kind == "error" else "ok", "message": message}
     response = dashboard(request).pages.render(

@@ -17,7 +17,10 @@
 
   // -- live stream ------------------------------------------------------------------------------------------
 
+  var shownState = ["off", "Connecting…"];
+
   function setState(state, text) {
+    shownState = [state, text];
     var el = document.getElementById("live-state");
     if (!el) return;
     el.dataset.state = state;
@@ -299,9 +302,23 @@
     document.getElementById("live-filter").oninput = renderEvents;
   }
 
+  // -- the filter's address: only what was chosen, so that a bookmark reads well ------------------------------
+
+  var DEFAULTS = { sort: "created", order: "desc" };
+
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (!e.detail.elt.matches || !e.detail.elt.matches("form[role=search]")) return;
+    var params = e.detail.parameters;
+    Array.from(params.keys ? params.keys() : Object.keys(params)).forEach(function (key) {
+      var value = params.get ? params.get(key) : params[key];
+      if (value === "" || DEFAULTS[key] === value) params.delete ? params.delete(key) : delete params[key];
+    });
+  });
+
   // -- page setup (first load, and each page htmx swaps in) ------------------------------------------------------
 
   function init() {
+    setState(shownState[0], shownState[1]); // a page swapped in shows the stream's state too
     connect();
     drawChart();
     updateSelection();
