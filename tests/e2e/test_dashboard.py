@@ -310,3 +310,25 @@ async def test_a_post_from_another_site_is_refused(sqlite_site: Site, sqlite_tas
     assert (await answer.value).status == 403
     assert await status_of(sqlite_tasks, failed) is S.failed
     assert retries(await sqlite_tasks.history(failed)) == []
+
+
+async def test_the_page_polls_while_the_stream_is_down_and_goes_live_again(
+    sqlite_site: Site, sqlite_tasks: EverTask, page: Any
+) -> None:
+    async def refuse(route: Any) -> None:
+        await route.abort()
+
+    await page.route("**/live/stream*", refuse)
+    await page.goto(sqlite_site.base_url + "/")
+    await expect(page.locator("#live-state")).to_have_text("Reconnecting…")
+    await mark_document(page)
+    completed = page.locator("a.tile[href='/tasks?status=completed'] .n")
+    before = int((await completed.inner_text()).replace(",", ""))
+
+    done = await sqlite_tasks.dispatch(CallService(service="polled"), queue="overview")
+    await finished(sqlite_tasks, [done])
+    await expect(completed).to_have_text(f"{before + 1:,}")
+
+    await page.unroute("**/live/stream*", refuse)
+    await expect(page.locator("#live-state")).to_have_text("Live")
+    assert await same_document(page)

@@ -65,16 +65,23 @@ async def overview(request: Request, who: Seen) -> HTMLResponse:
     )
 
 
+CHART_MIN_BUCKETS = {"minute": 15, "hour": 6}
+"""Buckets a chart shows at least: the empty ones before the first execution are left out (a new deployment's
+hour is not a flat line with a spike at its end)."""
+
+
 def chart_data(stats: Stats) -> dict[str, list[list[float]]]:
     """The throughput series as uPlot reads them: timestamps (s), completed, failed."""
-    return {
-        name: [
-            [point.start.timestamp() for point in points],
-            [point.completed for point in points],
-            [point.failed for point in points],
+    charts: dict[str, list[list[float]]] = {}
+    for name, points in (("minute", stats.per_minute), ("hour", stats.per_hour)):
+        first = next((i for i, point in enumerate(points) if point.completed or point.failed), len(points))
+        shown = points[min(first, max(0, len(points) - CHART_MIN_BUCKETS[name])) :]
+        charts[name] = [
+            [point.start.timestamp() for point in shown],
+            [float(point.completed) for point in shown],
+            [float(point.failed) for point in shown],
         ]
-        for name, points in (("minute", stats.per_minute), ("hour", stats.per_hour))
-    }
+    return charts
 
 
 @router.get("/tasks", response_class=HTMLResponse)

@@ -17,8 +17,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from evertask import __version__
 from evertask.app import utc_now
+from evertask.ops import ScheduleInfo
 from evertask.ops.views import error_line
 from evertask.task import TaskStatus
+from evertask.web.dashboard.cronwords import cron_words
 
 LIVE_BLOCK = "live"
 
@@ -110,6 +112,15 @@ def _span(seconds: float) -> str | None:
     return f"{hours // 24} d"
 
 
+def schedule_words(schedule: ScheduleInfo) -> str:
+    """A schedule in words: its description, or, for a cron expression, what it means when it is a common one."""
+    words = cron_words(schedule.cron) if schedule.cron else None
+    if words is None:
+        return schedule.description
+    limits = schedule.description.partition("), ")[2]  # "cron ... (UTC), at most 10 runs": the limits
+    return f"{words}, {limits}" if limits else words
+
+
 def environment() -> Environment:
     """The Jinja2 environment of the dashboard's templates."""
     env = Environment(
@@ -131,6 +142,7 @@ def environment() -> Environment:
         number=number,
         percent=percent,
         status_label=lambda status: STATUS_LABELS.get(status, str(status)),
+        schedule_words=schedule_words,
     )
     env.globals.update(version=__version__, statuses=list(TaskStatus), status_labels=STATUS_LABELS)
     # The macros are globals rather than imports, so that a live region rendered alone (a block) has them too.

@@ -107,6 +107,7 @@
     var series = JSON.parse(data.textContent)[chartRange];
     if (chart) chart.destroy();
     box.textContent = "";
+    var steps = window.uPlot.paths.stepped({ align: 1 }); // each bucket counts [start, start + width)
     var axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
     chart = new window.uPlot(
       {
@@ -118,8 +119,8 @@
         axes: [axis, Object.assign({ size: 44 }, axis)],
         series: [
           {},
-          { label: "completed", stroke: css("--st-completed"), fill: css("--st-completed-bg"), width: 2, points: { show: false } },
-          { label: "failed", stroke: css("--st-failed"), width: 2, points: { show: false } },
+          { label: "completed", stroke: css("--st-completed"), fill: css("--st-completed-bg"), width: 2, paths: steps, points: { show: false } },
+          { label: "failed", stroke: css("--st-failed"), width: 2, paths: steps, points: { show: false } },
         ],
       },
       series,
