@@ -61,6 +61,10 @@ TARGETS = [
     Target("recovery", "lost", "<=", _each(_ALL, 0)),
     *(Target(w, "ratio_to_limit", ">=", _each(_ALL, 0.5)) for w in ("throughput", "bulk", "scheduled-load")),
     Target("bulk", "dispatch_ratio_to_limit", ">=", _each(_ALL, 0.5)),
+    *(Target("ops", f"{read}_p50_ms", "<=", _each(_SQL, 50)) for read in ("first_page", "next_page", "deep_page")),
+    Target("ops", "status_p50_ms", "<=", _each(_SQL, 200)),
+    Target("ops", "retry_ms", "<=", _each(_SQL, 10_000)),
+    Target("ops", "claim_wait_max_ms", "<=", _each(_SQL, 100)),
 ]
 _BY_KEY = {(t.workload, t.figure): t for t in TARGETS}
 

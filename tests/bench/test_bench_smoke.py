@@ -1,4 +1,4 @@
-"""The benchmark suite still runs: two small workloads on memory, each printing its JSON line."""
+"""The benchmark suite still runs: small workloads on memory, each printing its JSON line."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def run_bench(*args: str) -> dict[str, Any]:
     [
         (("throughput", "-n", "500"), {"dispatch_per_s", "end_to_end_per_s", "peak_rss_mb", "ratio_to_limit"}),
         (("latency", "-n", "50"), {"p50_ms", "p95_ms", "p99_ms", "curve_ms", "ratio_to_limit"}),
+        (("ops", "-n", "2000"), {"first_page_p50_ms", "next_page_p50_ms", "status_p50_ms", "retried", "retry_ms"}),
     ],
-    ids=["throughput", "latency"],
+    ids=["throughput", "latency", "ops"],
 )
 def test_workload_prints_its_json_line(args: tuple[str, ...], figures: set[str]) -> None:
     result = run_bench(*args, "--backend", "memory")

@@ -1,5 +1,6 @@
 """Pages of finished tasks read one range of a query index (migration 0006), in order: no sort of every
-matching task, however many are stored. Checked in the database's own plan, on SQLite and PostgreSQL."""
+matching task, however many are stored; counts per queue read indexes, never the whole table. Checked in the
+database's own plan, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from evertask.storage import Storage
 from evertask.storage.paging import Position
 from evertask.storage.records import SortField, TaskFilter
 from evertask.storage.sql.queries import page_select
+from evertask.storage.sql.stats import COUNTS
 from evertask.storage.sql.tables import RECORD_COLUMNS
 from evertask.task import TaskStatus
 from tests.contract.conftest import Backend
@@ -80,3 +82,14 @@ async def test_a_page_of_finished_tasks_reads_its_index_in_order(
         assert found.count("TEMP B-TREE") == (0 if len(statuses) == 1 else len(statuses)), found
     else:
         assert "Sort" not in found.replace("Merge Append", "").replace("Sort Key", ""), found
+
+
+@pytest.mark.parametrize("backend", SQL, indirect=True)
+async def test_counts_per_queue_read_indexes_only_for_tasks_at_rest(backend: Backend, storage: Storage) -> None:
+    found = await plan(backend, COUNTS)
+
+    at_rest = "COVERING INDEX ix_evertask_tasks_at_rest" if backend.name == "sqlite" else "Index Only Scan using"
+    assert at_rest in found, found
+    assert "ix_evertask_tasks_lease" in found, found  # running tasks
+    assert "SCAN evertask_tasks\n" not in found + "\n", found
+    assert "Seq Scan" not in found, found

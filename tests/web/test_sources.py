@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -17,8 +18,9 @@ import pytest
 from fastapi import FastAPI
 
 from evertask import EverTask
-from evertask.storage.sql import SqliteStorage
+from evertask.storage.sql import SqliteStorage, upgrade
 from evertask.web import create_app
+from tests.conftest import run_async
 from tests.web.conftest import FAST_WORKER
 from tests.web.server import serving
 from tests.web.tasks import Flaky, FlakyHandler
@@ -71,8 +73,21 @@ async def test_mounted_in_another_app_it_opens_its_storage_at_the_first_request(
     assert "/ops/api/openapi.json" in docs.text
 
 
+async def test_a_database_without_evertask_tables_is_reported_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere.db"
+    async with serving(create_app(f"sqlite:///{path}")) as base, httpx.AsyncClient(base_url=base) as client:
+        ready = await client.get("/readyz")
+        listing = await client.get("/api/v1/tasks")
+    assert (ready.status_code, ready.json()["database"]) == (503, False)
+    assert (listing.status_code, listing.json()["error"]) == (503, "StorageSchemaError")
+    assert "evertask db upgrade" in listing.json()["detail"]
+    with sqlite3.connect(path) as db:  # the API never creates or upgrades the schema under the workers
+        assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'evertask%'").fetchall() == []
+
+
 def test_the_web_command_serves_until_interrupted_and_stops_cleanly(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'tasks.db'}"
+    run_async(upgrade(url))
     command = "import typer; from evertask.web.command import web; typer.run(web)"
     env = {**os.environ, "EVERTASK_WEB_TOKEN": "", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(

@@ -64,7 +64,8 @@ class Operations:
     ``postgresql://...``), a :class:`Storage`, or an EverTask app.
 
     A URL or a storage is opened by :meth:`open` (or at the first call) and closed by :meth:`close`, as an app
-    does with its storage; an app that is not started yet is started without its worker, and stopped again by
+    does with its storage (a URL's tables are checked, never created or upgraded: ``evertask db upgrade`` does
+    that); an app that is not started yet is started without its worker, and stopped again by
     :meth:`close`. ``actor`` names who acts when a call names no one; it is recorded in the task's history.
     """
 
@@ -343,7 +344,7 @@ class Operations:
         except Exception as exc:  # any failure of the database is the answer, not an error of this call
             # Only evertask's own messages, which hide passwords, are shown; a driver's text could hold a DSN.
             error = str(exc) if isinstance(exc, EverTaskError) else f"{type(exc).__name__} (see the server log)"
-            logger.warning("health check: the database does not answer: %s", error)
+            logger.warning("health check: the database is not usable: %s", error)
             return Health(
                 ready=False,
                 checked_at=now,
@@ -352,7 +353,7 @@ class Operations:
                 workers=0,
                 last_heartbeat_age=None,
                 scheduler_lag=None,
-                problems=[f"the database does not answer: {error}"],
+                problems=[f"the database is not usable: {error}"],
             )
         beats = [info.last_heartbeat for info in workers]
         last_beat = None if not beats else max(0.0, (now - max(beats)).total_seconds())
@@ -432,7 +433,8 @@ def _storage_from_url(url: str) -> Storage:
         return MemoryStorage()
     from evertask.storage.sql import storage_from_url  # needs the sqlite, postgres or mysql extra
 
-    return storage_from_url(url)
+    # An operator's tool never changes the schema under the workers: `evertask db upgrade` does that.
+    return storage_from_url(url, auto_migrate=False)
 
 
 def _no_worker_here(queue: str, due: datetime, now: datetime) -> None:

@@ -23,8 +23,9 @@ from evertask.task import FINAL_STATUSES, TaskRecord, TaskStatus
 
 MAX_PAGE: Final = 1000
 """The largest page a query returns."""
-CHUNK: Final = 1000
-"""Tasks changed per transaction by a bulk action: each chunk holds its locks only while it is written."""
+CHUNK: Final = 500
+"""Tasks changed per transaction by a bulk action: each chunk holds its locks only while it is written (on
+SQLite, where a write excludes every other, about 25 ms for 500 tasks)."""
 RETRYABLE: Final = frozenset({TaskStatus.failed, TaskStatus.cancelled})
 """Statuses a task can be retried from."""
 SORTS: Final[tuple[SortField, ...]] = ("created", "scheduled", "finished")

@@ -45,7 +45,7 @@ async def readyz(request: Request) -> JSONResponse:
     """200 when ready, 503 (with the same document) when not."""
     state = web_state(request)
     health = await state.ops.health(max_lag=state.max_lag)
-    problems = [problem if health.database else "the database does not answer" for problem in health.problems]
+    problems = [problem if health.database else "the database is not usable" for problem in health.problems]
     body = Readiness(
         ready=health.ready,
         database=health.database,

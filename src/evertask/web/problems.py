@@ -26,6 +26,7 @@ from evertask.errors import (
     InvalidTaskError,
     NotStartedError,
     StorageError,
+    StorageSchemaError,
     StorageUnavailableError,
     TaskNotFoundError,
 )
@@ -42,6 +43,7 @@ _STATUS: tuple[tuple[type[EverTaskError], int], ...] = (  # the first match wins
     (InvalidTaskError, 422),
     (NotStartedError, 503),
     (StorageUnavailableError, 503),
+    (StorageSchemaError, 503),
     (StorageError, 500),
 )
 

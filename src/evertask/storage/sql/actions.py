@@ -76,7 +76,7 @@ class BulkAction:
         within = statuses if f.statuses is None else statuses & f.statuses
         final = within <= FINAL_STATUSES
         sort: SortField = "finished" if final and (f.finished_after or f.finished_before) else "created"
-        columns = (tasks.c.id, SORT_COLUMNS[sort])
+        columns = (SORT_COLUMNS[sort],)  # with seq: all in the index walked, no table row is read
         position: Position | None = None
         changed = 0
         while True:
@@ -89,7 +89,7 @@ class BulkAction:
             candidates = await self._db.read(partial(_rows, statement))
             if not candidates:
                 return changed
-            position = Position(candidates[-1][1], candidates[-1][2])
+            position = Position(candidates[-1][0], candidates[-1][1])
             seqs = [row[-1] for row in candidates]
             changed += await self._db.write(partial(self._chunk, seqs=seqs, change=change), idempotent=True)
 

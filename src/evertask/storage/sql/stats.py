@@ -3,8 +3,10 @@
 Every aggregate runs in the database; Python only names the buckets that had no attempt (zeros) and finishes
 the interpolation of a percentile from the two values the database picked.
 
-- ``queue_stats``: one ``GROUP BY queue, status`` over the tasks, the paused queues, and per queue with waiting
-  tasks the earliest due time (one seek of the due index each).
+- ``queue_stats``: ``GROUP BY queue, status`` over the tasks, in three parts that each read an index holding
+  them: waiting tasks (the claim and due indexes), running ones (the lease index) and those at rest, finished or
+  paused (``ix_evertask_tasks_at_rest``, read alone: no table row); then the paused queues, and per queue with
+  waiting tasks the earliest due time (one seek of the due index each).
 - ``throughput``: attempts in ``[since, until)`` through the ``finished_at`` index, grouped by bucket number,
   computed exactly in whole microseconds on every dialect (no floating-point day fractions).
 - ``type_stats``: on PostgreSQL ``percentile_cont``; on SQLite and MySQL/MariaDB (no such aggregate) each
@@ -17,16 +19,44 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Integer, case, cast, extract, func, literal, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ColumnExpressionArgument,
+    Connection,
+    Integer,
+    Select,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
 
 from evertask.storage import windows
 from evertask.storage.records import QueueStats, ThroughputBucket, TypeStats
 from evertask.storage.sql.claim import NEXT_DUE
-from evertask.storage.sql.tables import queues, task_attempts, tasks
+from evertask.storage.sql.tables import AT_REST_SQL, queues, task_attempts, tasks
 from evertask.storage.sql.types import UtcDateTime
 from evertask.task import CLAIMABLE_STATUSES, TaskStatus
 
-_COUNTS = select(tasks.c.queue, tasks.c.status, func.count()).group_by(tasks.c.queue, tasks.c.status)
+
+def _counted(where: ColumnExpressionArgument[bool]) -> Select[Any]:
+    # Grouped in the at-rest index's order (status, queue): its entries are counted as they are read, unsorted.
+    return select(tasks.c.queue, tasks.c.status, func.count()).where(where).group_by(tasks.c.status, tasks.c.queue)
+
+
+# Every task is in exactly one part; the predicates are text so that a partial index is used by its own terms
+# on SQLite, and by a generic plan on PostgreSQL.
+COUNTS = union_all(
+    _counted(tasks.c.claim_queue.is_not(None)),
+    _counted(text("status = 'in_progress'")),
+    _counted(text(AT_REST_SQL)),
+)
+"""Tasks per queue and status (rows of queue, status, count), each task counted in the one part holding it."""
 _PAUSED = select(queues.c.name).where(queues.c.paused)
 _A = task_attempts.c
 _FAILED = case((_A.outcome.in_(windows.FAILED_OUTCOMES), 1), else_=0)
@@ -36,7 +66,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def queue_stats(conn: Connection, now: datetime) -> list[QueueStats]:
     """Per queue holding tasks or paused: counts by status and the oldest due waiting task."""
     counts: dict[str, dict[TaskStatus, int]] = {name: {} for name in conn.execute(_PAUSED).scalars()}
-    for queue, status, count in conn.execute(_COUNTS):
+    for queue, status, count in conn.execute(COUNTS):
         counts.setdefault(queue, {})[status] = count
     oldest: dict[str, datetime | None] = {}
     for name, in_queue in counts.items():

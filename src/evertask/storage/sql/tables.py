@@ -55,8 +55,12 @@ CLAIM_QUEUE_SQL = "CASE WHEN status IN ({}) THEN queue END".format(
 )
 """The generated ``claim_queue`` column: the queue of a task that waits to be claimed."""
 FINAL_SQL = "status IN ({})".format(", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES)))
-"""The predicate of the partial query indexes (migration 0006). SQLite uses a partial index only for a query
-that contains this very term, so queries of final tasks add it as this text (not with bound parameters)."""
+AT_REST_SQL = "status IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES | {TaskStatus.paused}))
+)
+"""The predicates of the partial query indexes (migration 0006): final tasks; final and paused ones. SQLite uses
+a partial index only for a query that contains its predicate term for term, so queries add it as this text
+(not with bound parameters)."""
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid); elsewhere the key is 64-bit.
 SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
@@ -207,6 +211,8 @@ for _name, _order in (("created", tasks.c.created_at), ("finished", tasks.c.fini
         postgresql_where=_FINAL,
         sqlite_where=_FINAL,
     )
+_AT_REST = text(AT_REST_SQL)
+Index("ix_evertask_tasks_at_rest", tasks.c.status, tasks.c.queue, postgresql_where=_AT_REST, sqlite_where=_AT_REST)
 Index("ix_evertask_task_history_task", task_history.c.task_id, task_history.c.id)
 Index("ix_evertask_rate_buckets_full", rate_buckets.c.full_at)
 Index("ix_evertask_task_attempts_task", task_attempts.c.task_id, task_attempts.c.id)
