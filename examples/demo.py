@@ -57,12 +57,10 @@ class BuildReport(Task):
 
 class CollectMetrics(Task):
     task_name = "demo.CollectMetrics"
-    pass
 
 
 class NightlyCleanup(Task):
     task_name = "demo.NightlyCleanup"
-    pass
 
 
 class SendWelcomeEmailHandler(Handler[SendWelcomeEmail]):

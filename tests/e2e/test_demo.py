@@ -58,7 +58,9 @@ def test_the_demo_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
     while (line := lines.get_nowait()) is not None:
         rest.append(line.rstrip("\n"))
     assert demo.returncode == 0, rest
-    assert [line for line in rest if line.strip()] == [f"demo stopped; its tasks are kept in {env['EVERTASK_DEMO_URL']}"]
+    assert [line for line in rest if line.strip()] == [
+        f"demo stopped; its tasks are kept in {env['EVERTASK_DEMO_URL']}"
+    ]
 
 
 def _until_url(lines: queue.Queue[str | None]) -> list[str]:

@@ -19,6 +19,7 @@ from evertask.web.dashboard.access import Dashboard, LoginRequired, login_redire
 from evertask.web.dashboard.live import LiveHub
 from evertask.web.dashboard.render import Pages
 from evertask.web.dashboard.session import Sessions
+from evertask.web.dashboard.snapshots import Aggregates
 from evertask.web.dashboard.static import StaticFiles
 from evertask.web.deps import WebState
 
@@ -30,7 +31,9 @@ def install(app: FastAPI, *, secret: str | bytes | None = None) -> Dashboard:
     files, and sign-in sessions that the API accepts too. ``secret`` signs the sessions (default: the
     ``EVERTASK_WEB_SECRET`` environment variable, else a random key per process)."""
     state: WebState = app.state.evertask
-    board = Dashboard(pages=Pages(), sessions=Sessions(secret), hub=LiveHub(state.ops), static=StaticFiles())
+    hub = LiveHub(state.ops)
+    aggregates = Aggregates(state.ops, refreshed=hub.nudge)
+    board = Dashboard(pages=Pages(), sessions=Sessions(secret), hub=hub, static=StaticFiles(), aggregates=aggregates)
     app.state.dashboard = board
     auth = state.auth
     if auth.configured:

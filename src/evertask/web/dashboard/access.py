@@ -25,6 +25,7 @@ from evertask.web.auth import (
 from evertask.web.dashboard.live import LiveHub
 from evertask.web.dashboard.render import Pages
 from evertask.web.dashboard.session import CSRF_FIELD, CSRF_HEADER, Session, Sessions
+from evertask.web.dashboard.snapshots import Aggregates
 from evertask.web.dashboard.static import StaticFiles
 from evertask.web.deps import web_state
 
@@ -37,6 +38,7 @@ class Dashboard:
     sessions: Sessions
     hub: LiveHub
     static: StaticFiles
+    aggregates: Aggregates
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,7 @@ async def retry(request: Request, task_id: UUID) -> Response:
         return await _payload_problem(request, who, task_id, text, str(exc))
     except EverTaskError as exc:
         return _back(request, fields, f"error:{exc}")
+    dashboard(request).aggregates.drop()
     dashboard(request).hub.touch([task_id], "retried", actor=who.principal.name)
     note = "Retried with the edited payload." if payload is not None else "Retried: the task is back in its queue."
     return _back(request, fields, f"ok:{note}")
@@ -210,6 +211,7 @@ async def bulk_apply(request: Request) -> Response:
         )
     except EverTaskError as exc:
         return _redirect(back, f"error:{exc}")
+    dashboard(request).aggregates.drop()
     verb = "Retried" if action == "retry" else "Cancelled"
     noun = "task" if result.count == 1 else "tasks"
     return _redirect(back, f"ok:{verb} {result.count} {noun}.")
@@ -247,6 +249,7 @@ async def _act(
         raise
     except EverTaskError as exc:
         return _back(request, fields, f"error:{exc}")
+    dashboard(request).aggregates.drop()
     if touched is not None:
         dashboard(request).hub.touch([touched[0]], touched[1], actor=who.principal.name)
     return _back(request, fields, f"ok:{note}")

@@ -157,17 +157,18 @@ class FeedReader:
 
 
 class Listener:
-    """One open stream: its queue of events, and whether it lost some because it fell behind."""
+    """One open stream: its queue of events, and whether its page should refresh all it shows (it lost events
+    because it fell behind, or fresher figures are ready)."""
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[LiveEvent] = asyncio.Queue(LISTENER_BUFFER)
-        self.missed = False
+        self.refresh = False
 
     def offer(self, event: LiveEvent) -> None:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
-            self.missed = True
+            self.refresh = True
 
 
 class LiveHub:
@@ -211,6 +212,11 @@ class LiveHub:
         self._listeners.discard(listener)
         if not self._listeners:
             self._stop()
+
+    def nudge(self) -> None:
+        """Ask every open page to refresh what it shows (fresher figures are ready)."""
+        for listener in self._listeners:
+            listener.refresh = True
 
     def hold(self, seconds: float) -> None:
         """Keep reading the source for ``seconds`` more without a stream (a page polling while its stream is

@@ -6,6 +6,7 @@ page's live region gets only that region (see :mod:`evertask.web.dashboard.rende
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from urllib.parse import unquote
 from uuid import UUID
@@ -50,8 +51,10 @@ def render(request: Request, who: Visitor | None, name: str, **context: Any) -> 
 @router.get("/", response_class=HTMLResponse)
 async def overview(request: Request, who: Seen) -> HTMLResponse:
     """Counts by status, throughput, queues, task types, workers."""
-    service = ops(request)
-    stats = await service.stats()
+    aggregates = dashboard(request).aggregates
+    stats, queue_list, worker_list = await asyncio.gather(
+        aggregates.stats.get(), aggregates.queues.get(), ops(request).workers()
+    )
     return render(
         request,
         who,
@@ -59,9 +62,10 @@ async def overview(request: Request, who: Seen) -> HTMLResponse:
         page="overview",
         stats=stats,
         chart=chart_data(stats),
-        queues=await service.queues(),
-        workers=await service.workers(),
+        queues=queue_list,
+        workers=worker_list,
         total=sum(stats.counts.values()),
+        as_of=max(aggregates.stats.age, aggregates.queues.age),
     )
 
 
@@ -161,7 +165,9 @@ def _logs(task: TaskDetail) -> list[Any]:
 @router.get("/queues", response_class=HTMLResponse)
 async def queues(request: Request, who: Seen) -> HTMLResponse:
     """Every queue: counts, oldest waiting, paused or not."""
-    return render(request, who, "queues.html", page="queues", queues=await ops(request).queues())
+    snapshot = dashboard(request).aggregates.queues
+    queue_list = await snapshot.get()
+    return render(request, who, "queues.html", page="queues", queues=queue_list, as_of=snapshot.age)
 
 
 @router.get("/workers", response_class=HTMLResponse)
@@ -173,7 +179,9 @@ async def workers(request: Request, who: Seen) -> HTMLResponse:
 @router.get("/recurring", response_class=HTMLResponse)
 async def recurring(request: Request, who: Seen) -> HTMLResponse:
     """Every recurring series with its schedule, next and last runs."""
-    return render(request, who, "recurring.html", page="recurring", series=await ops(request).recurring())
+    snapshot = dashboard(request).aggregates.recurring
+    series = await snapshot.get()
+    return render(request, who, "recurring.html", page="recurring", series=series, as_of=snapshot.age)
 
 
 @router.get("/live", response_class=HTMLResponse)

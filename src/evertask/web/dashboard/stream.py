@@ -67,9 +67,8 @@ async def stream(request: Request, _: Seen) -> StreamingResponse:
                         changed.add(str(event.task_id))
                     else:
                         more = True
-                if listener.missed:
-                    listener.missed, more = False, True
-                    yield _message("missed", {})
+                if listener.refresh:
+                    listener.refresh, more = False, True
                 now = time.monotonic()
                 if (changed or more) and now >= next_changed:
                     yield _message("changed", {"tasks": sorted(changed), "more": more})

@@ -71,7 +71,6 @@
       }
     });
     source.addEventListener("changed", function (e) { changed(JSON.parse(e.data)); });
-    source.addEventListener("missed", function () { changed({ tasks: [], more: true }); });
     source.addEventListener("task", function (e) { onTask(JSON.parse(e.data)); });
     source.onerror = function () {
       setState("polling", "Reconnecting…");
