@@ -2,8 +2,9 @@
 and N/10 executions in the last hour (the overview's throughput and per-type statistics read those).
 
 Each page is requested through the ASGI app in this process (no network: what is timed is the server's work,
-from the request to the last byte of the page), 20 times after one warm-up; p50 and max in ms. A page's weight
-is its HTML plus every static file it loads (as a first visit downloads them), in KB.
+from the request to the last byte of the page): once (``first``: the overview's, queues' and recurring pages'
+aggregates are read then, see :mod:`evertask.web.dashboard.snapshots`), then 20 times; p50 and max in ms. A
+page's weight is its HTML plus every static file it loads (as a first visit downloads them), in KB.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ SELECT ('00000000-0000-7000-9000-' || lpad(to_hex(n), 12, '0'))::uuid,
     f.at - interval '20 milliseconds', f.at, 0.02 + (n %% 50) / 1000.0,
     CASE WHEN n %% 10 = 0 THEN 'failed' ELSE 'completed' END,
     CASE WHEN n %% 10 = 0 THEN 'ValueError' END, CASE WHEN n %% 10 = 0 THEN 'boom' END, NULL
-FROM generate_series(1, %(n)s) AS n, LATERAL (SELECT %(now)s - n * %(step)s * interval '1 microsecond' AS at) AS f
+FROM generate_series(1, %(n)s) AS n,
+    LATERAL (SELECT %(now)s - (n * %(step)s::float8) * interval '1 microsecond' AS at) AS f
 """
 _SQLITE_AT = "strftime('%Y-%m-%d %H:%M:%S', {us} / 1000000, 'unixepoch') || printf('.%06d', {us} % 1000000)"
 _ATTEMPTS_SQLITE = """INSERT INTO evertask_task_attempts
@@ -146,7 +148,9 @@ async def pages(storage: Storage, detail: str) -> dict[str, float]:
         html: list[int] = []
         weights: list[int] = []
         for name, (url, headers) in urls.items():
+            started = perf_counter()
             first = await client.get(url, headers=headers)
+            figures[f"{name}_first_ms"] = round((perf_counter() - started) * 1000, 2)
             assert first.status_code == 200, (url, first.status_code, first.text[:300])
             samples = []
             for _ in range(REPEAT):
@@ -160,6 +164,7 @@ async def pages(storage: Storage, detail: str) -> dict[str, float]:
                 weights.append(await _weight(client, response.text))
         figures["html_max_kb"] = round(max(html) / 1024, 1)
         figures["page_weight_max_kb"] = round(max(weights) / 1024, 1)
+    await app.state.dashboard.close()
     await storage.close()
     return figures
 
@@ -184,7 +189,7 @@ async def run(backend_name: BackendName, n: int, quick: bool) -> Measurement:
             await storage.close()
         figures |= await pages(open_storage(backend), detail)
     notes = [
-        "server time: each page through the ASGI app in this process, p50 and max of 20 after a warm-up",
+        "server time: each page through the ASGI app in this process: the first request, then p50 and max of 20",
         "weight: the HTML and every static file it loads, as on a first visit (no compression)",
         f"queues: {', '.join(QUEUES)}",
     ]

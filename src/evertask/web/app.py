@@ -58,7 +58,7 @@ def create_app(
         finally:
             board = getattr(app.state, "dashboard", None)
             if board is not None:
-                board.hub.close()
+                await board.close()
             await ops.close()
 
     app = FastAPI(

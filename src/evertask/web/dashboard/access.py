@@ -40,6 +40,11 @@ class Dashboard:
     static: StaticFiles
     aggregates: Aggregates
 
+    async def close(self) -> None:
+        """End the live streams and the reads behind the pages (the app stops)."""
+        self.hub.close()
+        await self.aggregates.close()
+
 
 @dataclass(frozen=True, slots=True)
 class Visitor:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from evertask import __version__
 from evertask.app import utc_now
@@ -68,7 +69,21 @@ def duration(seconds: float | None) -> str:
 
 def utc(moment: datetime | None) -> str:
     """An absolute time, to the second, in UTC."""
-    return "—" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if moment is None:
+        return "—"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "seconds") + " UTC"
+
+
+def when(moment: datetime | None) -> Markup:
+    """A time as the pages show it: relative ("3 s ago"), the absolute time in its title."""
+    if moment is None:
+        return Markup('<span class="muted">—</span>')
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(moment.isoformat(), utc(moment), ago(moment))
+
+
+def badge(status: TaskStatus) -> Markup:
+    """A status as a coloured badge that names it."""
+    return Markup('<span class="badge st-{}">{}</span>').format(status.value, STATUS_LABELS.get(status, status))
 
 
 def short_type(name: str) -> str:
@@ -144,7 +159,9 @@ def environment() -> Environment:
         status_label=lambda status: STATUS_LABELS.get(status, str(status)),
         schedule_words=schedule_words,
     )
-    env.globals.update(version=__version__, statuses=list(TaskStatus), status_labels=STATUS_LABELS)
+    env.globals.update(
+        version=__version__, statuses=list(TaskStatus), status_labels=STATUS_LABELS, when=when, badge=badge
+    )
     # The macros are globals rather than imports, so that a live region rendered alone (a block) has them too.
     for part in ("parts/macros.html", "parts/queue_card.html"):
         module = env.get_template(part).module

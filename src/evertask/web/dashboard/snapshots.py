@@ -10,10 +10,11 @@ ready, and refresh); an action taken in the dashboard drops every snapshot, so t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from evertask.ops import Operations, QueueInfo, RecurringSeries, Stats
 
@@ -58,6 +59,14 @@ class Snapshot(Generic[T]):
         """Forget the kept value: the next page reads a fresh one (after an action that changed it)."""
         self._value = None
 
+    async def close(self) -> None:
+        """Stop a read behind the pages (the app stops: its storage is about to close)."""
+        reading = self._reading
+        if reading is not None:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+
     async def _read(self) -> T:
         started = time.monotonic()
         value = await self._load()
@@ -86,5 +95,14 @@ class Aggregates:
 
     def drop(self) -> None:
         """Forget every snapshot (an action changed what they count)."""
-        for snapshot in (self.stats, self.queues, self.recurring):
+        for snapshot in self._all:
             snapshot.drop()
+
+    async def close(self) -> None:
+        """Stop the reads behind the pages."""
+        for snapshot in self._all:
+            await snapshot.close()
+
+    @property
+    def _all(self) -> tuple[Snapshot[Any], ...]:
+        return (self.stats, self.queues, self.recurring)
