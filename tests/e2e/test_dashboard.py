@@ -332,3 +332,79 @@ async def test_the_page_polls_while_the_stream_is_down_and_goes_live_again(
     await page.unroute("**/live/stream*", refuse)
     await expect(page.locator("#live-state")).to_have_text("Live")
     assert await same_document(page)
+
+
+async def test_a_retry_with_an_edited_payload_is_checked_and_runs_the_new_payload(
+    sqlite_site: Site, sqlite_tasks: EverTask, page: Any
+) -> None:
+    sqlite_site.break_service("old-endpoint")
+    failed = await sqlite_tasks.dispatch(CallService(service="old-endpoint"), queue="retry")
+    await finished(sqlite_tasks, [failed])
+    await page.goto(f"{sqlite_site.base_url}/tasks/{failed}")
+    await page.get_by_text("Retry with an edited payload").click()
+    editor = page.get_by_label("Payload (JSON")
+
+    await editor.fill('{"service": "new-endpoint",}')
+    await page.get_by_role("button", name="Retry with this payload").click()
+    await expect(page.locator(".flash.error")).to_contain_text("not valid JSON")
+    await expect(editor).to_have_value('{"service": "new-endpoint",}')  # kept, to be corrected
+    assert await status_of(sqlite_tasks, failed) is S.failed
+
+    await editor.fill('{"service": "new-endpoint", "order": 2}')
+    await page.get_by_role("button", name="Retry with this payload").click()
+    heading = page.get_by_role("heading", level=1)
+    await expect(heading).to_have_text(re.compile(r"CallService\s+completed"))
+    await expect(page.locator("pre.code").last).to_contain_text('"service": "new-endpoint"')
+    record = await sqlite_tasks.get(failed)
+    assert record is not None
+    assert '"new-endpoint"' in record.payload
+
+
+async def test_a_waiting_task_is_cancelled_from_its_page(sqlite_site: Site, sqlite_tasks: EverTask, page: Any) -> None:
+    from datetime import timedelta
+
+    later = await sqlite_tasks.dispatch(CallService(service="later"), queue="retry", delay=timedelta(hours=1))
+    await page.goto(f"{sqlite_site.base_url}/tasks/{later}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"CallService\s+pending"))
+
+    await page.get_by_role("button", name="Cancel").click()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"CallService\s+cancelled"))
+    await expect(page.get_by_role("button", name="Retry", exact=True)).to_be_visible()
+    assert await status_of(sqlite_tasks, later) is S.cancelled
+
+
+async def test_a_series_is_run_now_paused_and_resumed_from_the_recurring_page(
+    sqlite_site: Site, sqlite_tasks: EverTask, page: Any
+) -> None:
+    from evertask import cron
+
+    series = await sqlite_tasks.dispatch(
+        CallService(service="nightly"), queue="retry", recurring=cron("0 3 * * *"), key="e2e-nightly"
+    )
+    await page.goto(sqlite_site.base_url + "/recurring")
+    row = page.locator("tr", has=page.locator(f"a[href='/tasks/{series}']"))
+    await expect(row).to_contain_text("every day at 03:00")
+    await expect(row).to_contain_text("0 3 * * *")
+
+    await row.get_by_role("button", name="Run now").click()
+    notice = page.locator(".flash.ok")
+    await expect(notice).to_contain_text("Started a run now: task ")
+    run = UUID((await notice.inner_text()).rsplit(" ", 1)[-1].rstrip("."))
+    await finished(sqlite_tasks, [run])
+    assert await status_of(sqlite_tasks, run) is S.completed
+    assert await status_of(sqlite_tasks, series) is S.pending  # the series keeps its schedule
+
+    await row.get_by_role("button", name="Pause").click()
+    await expect(row.locator(".badge")).to_have_text("paused")
+    assert await status_of(sqlite_tasks, series) is S.paused
+    await row.get_by_role("button", name="Resume").click()
+    await expect(row.locator(".badge")).to_have_text("pending")
+    assert await status_of(sqlite_tasks, series) is S.pending
+
+
+async def test_the_workers_page_lists_the_running_worker(sqlite_site: Site, page: Any) -> None:
+    await page.goto(sqlite_site.base_url + "/workers")
+    row = page.locator("tbody tr").first
+    await expect(row).to_contain_text(str(sqlite_site.processes[0].popen.pid))
+    await expect(row.locator(".badge")).to_contain_text("ago")

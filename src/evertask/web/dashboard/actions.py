@@ -147,7 +147,12 @@ async def resume_queue(request: Request, name: str) -> Response:
 @router.post("/recurring/{series_id}/run", response_model=None)
 async def run_now(request: Request, series_id: UUID) -> Response:
     """Run a series' task once now."""
-    return await _act(request, lambda who: ops(request).run_now(series_id), "Started a run now.")
+    started: list[UUID] = []
+
+    async def run(who: Visitor) -> None:
+        started.append((await ops(request).run_now(series_id)).task_id)
+
+    return await _act(request, run, lambda: f"Started a run now: task {started[0]}.")
 
 
 @router.post("/recurring/{series_id}/pause", response_model=None)
@@ -237,7 +242,7 @@ def _bulk(fields: dict[str, list[str]]) -> tuple[str | None, Filter | None, str]
 async def _act(
     request: Request,
     call: Callable[[Visitor], Awaitable[Any]],
-    note: str,
+    note: str | Callable[[], str],
     *,
     touched: tuple[UUID, str] | None = None,
 ) -> Response:
@@ -252,7 +257,7 @@ async def _act(
     dashboard(request).aggregates.drop()
     if touched is not None:
         dashboard(request).hub.touch([touched[0]], touched[1], actor=who.principal.name)
-    return _back(request, fields, f"ok:{note}")
+    return _back(request, fields, f"ok:{note if isinstance(note, str) else note()}")
 
 
 def _back(request: Request, fields: dict[str, list[str]], flash: str) -> Response:
