@@ -50,7 +50,8 @@ def install(app: FastAPI, *, secret: str | bytes | None = None) -> Dashboard:
 async def _refused(request: Request, exc: Exception) -> Response:
     """A refused request: a problem document for the API and scripts, a page for a browser's page or form."""
     assert isinstance(exc, AuthError)
-    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+    browser = "text/html" in request.headers.get("accept", "") or request.headers.get("hx-request")
+    if request.url.path.startswith("/api/") or not browser:
         return problems.problem(request, exc.status, type(exc).__name__, str(exc))
     return refused(request, exc)
 

@@ -24,7 +24,7 @@ from evertask.ops import Filter
 from evertask.web.auth import AuthError, check_same_origin
 from evertask.web.dashboard import forms
 from evertask.web.dashboard.access import Visitor, acting, dashboard, ops, settings
-from evertask.web.dashboard.pages import FLASH_COOKIE, _safe_next, actions, render
+from evertask.web.dashboard.pages import FLASH_COOKIE, _safe_next, render, task_page
 
 router = APIRouter(include_in_schema=False)
 FAILED_SIGN_IN_DELAY = 0.5
@@ -88,33 +88,20 @@ async def retry(request: Request, task_id: UUID) -> Response:
         except ValueError as exc:
             return await _payload_problem(request, who, task_id, text, f"not valid JSON: {exc}")
     try:
-        await ops(request).retry(task_id, actor=who.principal.name, payload=payload)
+        retried = await ops(request).retry(task_id, actor=who.principal.name, payload=payload)
     except TaskValidationError as exc:
         return await _payload_problem(request, who, task_id, text, str(exc))
     except EverTaskError as exc:
         return _back(request, fields, f"error:{exc}")
     dashboard(request).aggregates.drop()
-    dashboard(request).hub.touch([task_id], "retried", actor=who.principal.name)
+    dashboard(request).hub.touch(retried, "retried", actor=who.principal.name)
     note = "Retried with the edited payload." if payload is not None else "Retried: the task is back in its queue."
     return _back(request, fields, f"ok:{note}")
 
 
 async def _payload_problem(request: Request, who: Visitor, task_id: UUID, text: str, problem: str) -> Response:
     task = await ops(request).get_task(task_id)
-    response = render(
-        request,
-        who,
-        "task.html",
-        page="tasks",
-        task=task,
-        actions=actions(task),
-        logs=[],
-        here=f"/tasks/{task.id}",
-        payload_text=text,
-        payload_error=problem,
-    )
-    response.status_code = 422
-    return response
+    return task_page(request, who, task, status=422, payload_text=text, payload_error=problem)
 
 
 @router.post("/tasks/{task_id}/cancel", response_model=None)
@@ -124,7 +111,7 @@ async def cancel(request: Request, task_id: UUID) -> Response:
         request,
         lambda who: ops(request).cancel(task_id, actor=who.principal.name),
         "Cancelled.",
-        touched=(task_id, "cancelled"),
+        touched="cancelled",
     )
 
 
@@ -158,17 +145,13 @@ async def run_now(request: Request, series_id: UUID) -> Response:
 @router.post("/recurring/{series_id}/pause", response_model=None)
 async def pause_series(request: Request, series_id: UUID) -> Response:
     """Hold a series."""
-    return await _act(
-        request, lambda who: ops(request).pause_series(series_id), "Series paused.", touched=(series_id, "paused")
-    )
+    return await _act(request, lambda who: ops(request).pause_series(series_id), "Series paused.", touched="paused")
 
 
 @router.post("/recurring/{series_id}/resume", response_model=None)
 async def resume_series(request: Request, series_id: UUID) -> Response:
     """Continue a paused series."""
-    return await _act(
-        request, lambda who: ops(request).resume_series(series_id), "Series resumed.", touched=(series_id, "resumed")
-    )
+    return await _act(request, lambda who: ops(request).resume_series(series_id), "Series resumed.", touched="resumed")
 
 
 @router.post("/bulk/preview", response_class=HTMLResponse, response_model=None)
@@ -244,19 +227,20 @@ async def _act(
     call: Callable[[Visitor], Awaitable[Any]],
     note: str | Callable[[], str],
     *,
-    touched: tuple[UUID, str] | None = None,
+    touched: str | None = None,
 ) -> Response:
+    """Run an action; ``touched``: the kind of live event to tell the pages about the task it returns."""
     fields = await forms.form(request)
     who = await acting(request, fields)
     try:
-        await call(who)
+        result = await call(who)
     except AuthError:
         raise
     except EverTaskError as exc:
         return _back(request, fields, f"error:{exc}")
     dashboard(request).aggregates.drop()
     if touched is not None:
-        dashboard(request).hub.touch([touched[0]], touched[1], actor=who.principal.name)
+        dashboard(request).hub.touch(result, touched, actor=who.principal.name)
     return _back(request, fields, f"ok:{note if isinstance(note, str) else note()}")
 
 

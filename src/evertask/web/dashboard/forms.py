@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
@@ -168,9 +167,6 @@ def describe(view_filter: Filter) -> str:
     if view_filter.created_after or view_filter.created_before:
         parts.append("created in the chosen time range")
     return ", ".join(parts) or "every task"
-
-
-Action = Literal["retry", "cancel"]
 
 
 def _one(params: Params, key: str) -> str:

@@ -15,7 +15,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from uuid import UUID
 
 from evertask import events as ev
 from evertask.app import utc_now
-from evertask.ops import Operations
+from evertask.ops import Operations, RecurringSeries, TaskSummary
 from evertask.ops.views import error_line
 from evertask.storage.feed import HistoryFeed, HistoryRow
 from evertask.task import TaskStatus
@@ -233,13 +233,13 @@ class LiveHub:
             self.unsubscribe(self._held)
         self._held = self._release = None
 
-    def touch(self, task_ids: Iterable[UUID], kind: str, *, type: str = "", queue: str = "", actor: str) -> None:
-        """Tell the listeners about an operator's action taken through this app (the bus does not carry those;
-        the history feed does, a second later)."""
-        if self.source != "bus":
-            return
-        for task_id in task_ids:
-            self._publish(LiveEvent(next(self._seq), utc_now(), kind, task_id, type, queue, None, None, actor))
+    def touch(self, task: TaskSummary | RecurringSeries, kind: str, *, actor: str) -> None:
+        """Tell the listeners about an operator's action on ``task`` taken through this app (the bus does not
+        carry those; the history feed does, a second later)."""
+        if self.source == "bus":
+            self._publish(
+                LiveEvent(next(self._seq), utc_now(), kind, task.id, task.type, task.queue, None, None, actor)
+            )
 
     def close(self) -> None:
         """End every stream and stop reading the source (the server is stopping)."""

@@ -132,7 +132,12 @@ async def task_detail(request: Request, task_id: str, who: Seen) -> HTMLResponse
             },
             status=404,
         )
-    return render(
+    return task_page(request, who, task)
+
+
+def task_page(request: Request, who: Visitor, task: TaskDetail, *, status: int = 200, **extra: Any) -> HTMLResponse:
+    """A task's page (``extra``: an edited payload sent back with what is wrong with it)."""
+    response = render(
         request,
         who,
         "task.html",
@@ -141,7 +146,10 @@ async def task_detail(request: Request, task_id: str, who: Seen) -> HTMLResponse
         actions=actions(task),
         logs=_logs(task),
         here=f"/tasks/{task.id}",
+        **extra,
     )
+    response.status_code = status
+    return response
 
 
 def actions(task: TaskDetail) -> dict[str, bool]:

@@ -40,9 +40,9 @@ async def stream(request: Request, _: Seen) -> StreamingResponse:
     """The event stream of every open page."""
     hub = dashboard(request).hub
     with_events = request.query_params.get("events") == "1"
-    listener = hub.subscribe()
 
     async def body() -> AsyncIterator[str]:
+        listener = hub.subscribe()  # here, so that the finally below always lets it go
         try:
             yield "retry: 2000\n\n"
             yield _message("hello", {"source": hub.source})
