@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean services extras
+.PHONY: install demo test lint typecheck unit bench clean services extras browser
 
 # Every extra alone: a venv per extra (and "core": no extra) holding only the wheel of this checkout with that
 # extra, running tests/packaging/smoke_<extra>.py. Adding an extra: add its name here and write its smoke script.
@@ -31,8 +31,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-test: lint typecheck extras
+test: lint typecheck extras browser
 	$(BIN)/pytest -q
+
+# The dashboard's browser tests drive Debian's Chromium through playwright (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 extras: $(EXTRAS:%=$(EXTRAS_DIR)/%/.installed)
 	@for extra in $(EXTRAS); do \

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bench.harness import Workload
-from bench.workloads import bulk, delay_precision, latency, limits, ops, recovery, scheduled_load, throughput
+from bench.workloads import (
+    bulk,
+    dashboard,
+    delay_precision,
+    latency,
+    limits,
+    ops,
+    recovery,
+    scheduled_load,
+    throughput,
+)
 
 WORKLOADS: dict[str, Workload] = {
     w.name: w
@@ -16,5 +26,6 @@ WORKLOADS: dict[str, Workload] = {
         scheduled_load.WORKLOAD,
         recovery.WORKLOAD,
         ops.WORKLOAD,
+        dashboard.WORKLOAD,
     )
 }

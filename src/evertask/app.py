@@ -266,6 +266,11 @@ class EverTask:
         """Whether the app is started (storage open; the worker running unless started without it)."""
         return self._started
 
+    @property
+    def runs_worker(self) -> bool:
+        """Whether the worker runs in this process now (started, and not without its worker)."""
+        return self._worker is not None
+
     async def __aenter__(self) -> EverTask:
         await self.start()
         return self

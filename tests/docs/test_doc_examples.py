@@ -24,6 +24,7 @@ PAGES = (
     "queues.md",
     "rate-limiting.md",
     "operations.md",
+    "dashboard.md",
     "architecture.md",
 )
 MARKER = "<!-- runnable -->"

@@ -5,6 +5,6 @@ serves it. See docs/operations.md.
 """
 
 from evertask.web.app import create_app
-from evertask.web.auth import ApiToken, AuthSettings, Principal, Role
+from evertask.web.auth import ApiToken, AuthSettings, Principal, Role, WebUser
 
-__all__ = ["ApiToken", "AuthSettings", "Principal", "Role", "create_app"]
+__all__ = ["ApiToken", "AuthSettings", "Principal", "Role", "WebUser", "create_app"]

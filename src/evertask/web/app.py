@@ -29,6 +29,7 @@ def create_app(
     dependencies: Sequence[Depends] = (),
     max_lag: float | None = None,
     title: str = "evertask",
+    dashboard: bool = True,
 ) -> FastAPI:
     """The REST API (``/api/v1``, OpenAPI 3.1 at ``/api/openapi.json``, docs at ``/api/docs``) and the probes
     (``/healthz``, ``/readyz``) over ``source``: an EverTask app (its storage; its registry validates edited
@@ -38,6 +39,7 @@ def create_app(
     ``routers`` are served beside the API (the dashboard at ``/``) with the same dependencies and problem
     documents; ``dependencies`` (FastAPI ``Depends``) run before every route, e.g. the host app's own login.
     ``max_lag``: seconds the oldest due task may wait before ``/readyz`` reports not ready (None: not judged).
+    ``dashboard``: serve the dashboard at ``/`` too (it needs the templates' Jinja2, in the ``web`` extra).
 
     The storage is opened when the app starts (or at its first request: when it is mounted in an app whose
     lifespan does not reach it, or the database was down at start) and closed when it stops; an EverTask app
@@ -54,6 +56,9 @@ def create_app(
         try:
             yield
         finally:
+            board = getattr(app.state, "dashboard", None)
+            if board is not None:
+                await board.close()
             await ops.close()
 
     app = FastAPI(
@@ -72,4 +77,8 @@ def create_app(
     app.include_router(api.router)
     for extra in routers:
         app.include_router(extra)
+    if dashboard:
+        from evertask.web.dashboard import install
+
+        install(app)
     return app

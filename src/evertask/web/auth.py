@@ -4,7 +4,8 @@
   and name a loopback host (which also defeats DNS rebinding), and ``evertask web`` refuses to listen anywhere
   else. This is the local developer's case; there is never a default password.
 - Otherwise every request needs a principal: an API token in ``Authorization: Bearer <token>`` (scripts), or
-  what the ``authenticate`` callable returns for it (the host application's session, or the dashboard's).
+  what the ``authenticate`` callable returns for it (the host application's session, or the dashboard's, whose
+  login form takes a token or the name and password of a configured :class:`WebUser`).
   A ``viewer`` reads; an ``operator`` also acts.
 - A browser write must come from the API's own origin (``Sec-Fetch-Site`` / ``Origin``), so a page elsewhere
   cannot make a visitor's browser act; a script sends neither header and is judged by its token alone.
@@ -14,6 +15,7 @@ Secrets never leave this module: tokens are compared in constant time and appear
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import inspect
 import ipaddress
@@ -33,6 +35,9 @@ TOKEN_ENV = "EVERTASK_WEB_TOKEN"
 """The environment variable holding the operator token of ``evertask web``."""
 VIEWER_TOKEN_ENV = "EVERTASK_WEB_VIEWER_TOKEN"
 """The environment variable holding the viewer token of ``evertask web``."""
+USERS_ENV = "EVERTASK_WEB_USERS"
+"""The environment variable holding the dashboard's users: ``name:role:password`` entries separated by ``;``."""
+MIN_PASSWORD_LENGTH = 12
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SAME_SITE = frozenset({"same-origin", "none"})  # "none": the user typed the address or opened a bookmark
 
@@ -95,6 +100,41 @@ class ApiToken:
         return Principal(self.name or self.role, self.role)
 
 
+@dataclass(frozen=True, slots=True)
+class WebUser:
+    """A person who signs in to the dashboard with a name and a password; ``name`` is recorded as the actor of
+    what they do."""
+
+    name: str
+    password: str = field(repr=False)
+    role: Role = "operator"
+
+    def __post_init__(self) -> None:
+        if not self.name or len(self.name) > 200 or ":" in self.name or ";" in self.name:
+            raise ConfigurationError("a user name has 1 to 200 characters, neither ':' nor ';'")
+        if len(self.password) < MIN_PASSWORD_LENGTH:
+            raise ConfigurationError(f"user {self.name!r}: a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        if self.role not in ("viewer", "operator"):
+            raise ConfigurationError(f"user {self.name!r}: a role is viewer or operator, not {self.role!r}")
+
+    @property
+    def principal(self) -> Principal:
+        """The principal this user acts as."""
+        return Principal(self.name, self.role)
+
+    @classmethod
+    def parse_many(cls, text: str) -> list[WebUser]:
+        """Users from ``name:role:password`` entries separated by ``;`` (the password may hold ``:``)."""
+        users = []
+        for entry in filter(None, (part.strip() for part in text.split(";"))):
+            name, _, rest = entry.partition(":")
+            role, _, password = rest.partition(":")
+            if not password:
+                raise ConfigurationError(f"a user entry is name:role:password, not {name!r}:...")
+            users.append(cls(name, password, role))  # type: ignore[arg-type]  # checked in __post_init__
+        return users
+
+
 Authenticate = Callable[[Request], Principal | Awaitable[Principal | None] | None]
 """A callable (sync or async) given the request, returning its principal, or None when it has none."""
 
@@ -112,25 +152,50 @@ class AuthSettings:
     tokens: Sequence[ApiToken] = ()
     authenticate: Authenticate | None = None
     trusted_origins: Sequence[str] = ()
+    users: Sequence[WebUser] = ()
 
     @property
     def configured(self) -> bool:
         """Whether any credentials are configured (if not, the API is open to loopback only)."""
-        return bool(self.tokens) or self.authenticate is not None
+        return bool(self.tokens) or bool(self.users) or self.authenticate is not None
+
+    def sign_in(
+        self, *, token: str | None = None, name: str | None = None, password: str | None = None
+    ) -> Principal | None:
+        """The principal of a dashboard sign-in with a token, or with a user's name and password; None if they
+        match no configured credentials (every candidate is compared, in constant time)."""
+        if token:
+            found = _matching(self.tokens, token)
+            return None if found is None else found.principal
+        if not name or not password:
+            return None
+        match = None
+        given = hashlib.sha256(password.encode()).digest()
+        for user in self.users:
+            same_password = hmac.compare_digest(hashlib.sha256(user.password.encode()).digest(), given)
+            if hmac.compare_digest(user.name.encode(), name.encode()) and same_password:
+                match = user
+        return None if match is None else match.principal
 
     @classmethod
     def from_tokens(
-        cls, operator: str | None = None, viewer: str | None = None, *, environ: dict[str, str] | None = None
+        cls,
+        operator: str | None = None,
+        viewer: str | None = None,
+        *,
+        users: str | None = None,
+        environ: dict[str, str] | None = None,
     ) -> AuthSettings:
-        """Settings from an operator and a viewer token, each falling back to its environment variable
-        (``EVERTASK_WEB_TOKEN``, ``EVERTASK_WEB_VIEWER_TOKEN``)."""
+        """Settings from an operator and a viewer token and the dashboard's users (``name:role:password``
+        entries separated by ``;``), each falling back to its environment variable (``EVERTASK_WEB_TOKEN``,
+        ``EVERTASK_WEB_VIEWER_TOKEN``, ``EVERTASK_WEB_USERS``)."""
         env = os.environ if environ is None else environ
         operator = operator or env.get(TOKEN_ENV) or None
         viewer = viewer or env.get(VIEWER_TOKEN_ENV) or None
         tokens = [ApiToken(operator, "operator")] if operator else []
         if viewer:
             tokens.append(ApiToken(viewer, "viewer"))
-        return cls(tokens=tokens)
+        return cls(tokens=tokens, users=WebUser.parse_many(users or env.get(USERS_ENV) or ""))
 
 
 LOCAL = Principal("local", "operator")

@@ -16,7 +16,8 @@ import uvicorn
 from evertask.errors import ConfigurationError
 from evertask.ops import Operations
 from evertask.web.app import create_app
-from evertask.web.auth import TOKEN_ENV, VIEWER_TOKEN_ENV, AuthSettings, is_loopback
+from evertask.web.auth import TOKEN_ENV, USERS_ENV, VIEWER_TOKEN_ENV, AuthSettings, is_loopback
+from evertask.web.serving import Server
 
 logger = logging.getLogger("evertask.web")
 
@@ -39,15 +40,23 @@ def web(
         str | None,
         typer.Option(envvar=VIEWER_TOKEN_ENV, show_default=False, help="Read-only token (or the env var)."),
     ] = None,
+    users: Annotated[
+        str | None,
+        typer.Option(
+            envvar=USERS_ENV,
+            show_default=False,
+            help="Dashboard users as name:role:password;... (better given by the env var).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "info",
 ) -> None:
-    """Serve the REST API (docs at /api/docs) over a database or an app until Ctrl+C."""
-    auth = AuthSettings.from_tokens(auth_token, viewer_token, environ={})  # typer has read the env vars
+    """Serve the dashboard (at /) and the REST API (docs at /api/docs) over a database or an app until Ctrl+C."""
+    auth = AuthSettings.from_tokens(auth_token, viewer_token, users=users, environ={})  # typer read the env vars
     require_credentials(host, auth)
     if "://" in target:
         ops = Operations(target)
     else:
-        from evertask.cli import load_app  # the CLI's loader of module:attribute
+        from evertask.cli.app import load_app  # the CLI's loader of module:attribute
 
         ops = Operations(load_app(target))
     app = create_app(ops, auth=auth)
@@ -55,10 +64,16 @@ def web(
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     shown = getattr(ops.storage, "url", type(ops.storage).__name__)
     access = "tokens required" if auth.configured else "open to loopback (no credentials configured)"
-    logger.info("evertask web over %s (API docs at /api/docs); %s", shown, access)
+    logger.info(
+        "evertask web over %s: the dashboard at http://%s:%d/ (API docs at /api/docs); %s",
+        shown,
+        _bracketed(host),
+        port,
+        access,
+    )
     # uvicorn shuts down gracefully on Ctrl+C, then raises the captured signal again: that is the normal end.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run()
+        Server(config).run()
     logger.info("evertask web stopped")
 
 
@@ -70,3 +85,7 @@ def require_credentials(host: str, auth: AuthSettings) -> None:
             f"Set {TOKEN_ENV} (operator) and/or {VIEWER_TOKEN_ENV} (read-only), or pass --auth-token, "
             "or listen on 127.0.0.1"
         )
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -7,7 +7,7 @@ connections and retries; the statements live beside the idea they serve (``keys`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -28,6 +28,7 @@ from evertask.storage.base import (
     RetentionPolicy,
     TaskQuery,
 )
+from evertask.storage.feed import HistoryRow
 from evertask.storage.paging import CHUNK, RETRYABLE, SQLITE_CHUNK, check_filter, check_payload
 from evertask.storage.records import (
     AttemptRecord,
@@ -40,7 +41,7 @@ from evertask.storage.records import (
     TypeStats,
     WorkerInfo,
 )
-from evertask.storage.sql import queue_states, sqlite_direct, stats, worker_registry
+from evertask.storage.sql import feed, queue_states, sqlite_direct, stats, worker_registry
 from evertask.storage.sql.actions import BulkAction, cancel_change, purge_change, retry_change
 from evertask.storage.sql.attempt_rows import SELECT_ATTEMPTS, AttemptWriter, to_attempt
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
@@ -247,6 +248,14 @@ class SqlStorage:
     async def prune_workers(self, *, stale_before: datetime) -> int:
         """Remove workers silent since before ``stale_before``."""
         return await self._db.write(lambda conn: worker_registry.prune(conn, stale_before), idempotent=True)
+
+    async def history_since(self, after: int, *, missing: Collection[int] = (), limit: int = 500) -> list[HistoryRow]:
+        """History rows after id ``after`` (or in ``missing``), oldest first; see :mod:`evertask.storage.feed`."""
+        return await self._db.read(lambda conn: feed.history_since(conn, after, missing, limit))
+
+    async def latest_history_id(self) -> int:
+        """The id of the newest history row (0 when there is none)."""
+        return await self._db.read(feed.latest_id)
 
     async def claim(
         self, *, owner: str, queues: Sequence[str], now: datetime, limit: int, lease_until: datetime
