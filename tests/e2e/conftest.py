@@ -91,11 +91,8 @@ def evertask_command(*args: str) -> list[str]:
 
 
 def web_command(*args: str) -> list[str]:
-    """``evertask web ARGS``: the command function itself, run as the CLI runs it."""
-    # The CLI package registers evertask.web.command.web as its `web` command; run here through typer directly
-    # so that these tests do not depend on the rest of the CLI.
-    runner = "import typer; from evertask.web.command import web; typer.run(web)"
-    return [sys.executable, "-c", runner, *args]
+    """``evertask web ARGS``, through the console script's entry point as a user runs it."""
+    return [sys.executable, "-c", "from evertask.cli import main; main()", "web", *args]
 
 
 def wait_until_serving(process: Process, base_url: str) -> None:

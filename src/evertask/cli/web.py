@@ -22,7 +22,7 @@ SETTINGS: Final[dict[str, Any]] = {
 
 
 def web(ctx: typer.Context) -> None:
-    """Serve the REST API over a database or an app (needs the web extra); see evertask web --help."""
+    """Serve the dashboard and the REST API over a database or an app (needs the web extra); see evertask web --help."""
     try:
         from evertask.web.command import web as command
     except ImportError as exc:

@@ -423,7 +423,7 @@ class Operations:
                 for error in exc.errors(include_url=False, include_input=False, include_context=False)
             )
             raise TaskValidationError(task_type, reasons) from None
-        return dump_payload(task)
+        return dump_payload(task, task_type).decode()
 
 
 def _storage_from_url(url: str) -> Storage:

@@ -56,7 +56,7 @@ def web(
     if "://" in target:
         ops = Operations(target)
     else:
-        from evertask.cli.app import load_app  # the CLI's loader of module:attribute
+        from evertask.cli import load_app  # the CLI's loader of module:attribute
 
         ops = Operations(load_app(target))
     app = create_app(ops, auth=auth)
