@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.harness import Workload
-from bench.workloads import bulk, delay_precision, latency, limits, recovery, scheduled_load, throughput
+from bench.workloads import bulk, delay_precision, latency, limits, recovery, scheduled_load, startup, throughput
 
 WORKLOADS: dict[str, Workload] = {
     w.name: w
@@ -15,5 +15,6 @@ WORKLOADS: dict[str, Workload] = {
         delay_precision.WORKLOAD,
         scheduled_load.WORKLOAD,
         recovery.WORKLOAD,
+        startup.WORKLOAD,
     )
 }
