@@ -16,7 +16,7 @@ SOURCES := $(shell find src -type f -not -path '*/__pycache__/*') README.md
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[all,dev]"
+	$(BIN)/pip install --quiet -e ".[all,dev,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
