@@ -23,6 +23,8 @@ PAGES = (
     "storage.md",
     "queues.md",
     "rate-limiting.md",
+    "fastapi.md",
+    "sync-client.md",
     "architecture.md",
 )
 MARKER = "<!-- runnable -->"
