@@ -15,7 +15,7 @@ async def main(email: str) -> None:
     async with app:  # a producer (run_worker=False): the worker process runs the task
         task_id = await app.dispatch(SendWelcomeEmail(email=email))
         record = await app.wait(task_id, timeout=60)
-        print(f"{task_id} {record.status.value}")
+        print(f"{task_id} {record.status.value}: {await app.result(task_id)}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def task_status(task_id: str) -> dict[str, object]:
     record = client.get(UUID(task_id))
     if record is None:
         abort(404)
-    return {"status": record.status.value, "attempts": record.attempts}
+    return {"status": record.status.value, "attempts": record.attempts, "result": client.result(record.id)}
 
 
 @web.post("/tasks/<task_id>/cancel")

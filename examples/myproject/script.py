@@ -17,7 +17,7 @@ def main(email: str) -> None:
         task_id = client.dispatch(SendWelcomeEmail(email=email))
         record = client.wait(task_id, timeout=60)
         done = client.list(TaskQuery(statuses=frozenset({TaskStatus.completed}), limit=10))
-        print(f"{task_id} {record.status.value}; {len(done)} completed recently")
+        print(f"{task_id} {record.status.value} ({client.result(task_id)}); {len(done)} completed recently")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ class SendWelcomeEmail(Task):
 
 
 class SendWelcomeEmailHandler(Handler[SendWelcomeEmail]):
-    async def handle(self, task: SendWelcomeEmail, ctx: TaskContext) -> None:
+    async def handle(self, task: SendWelcomeEmail, ctx: TaskContext) -> str:
         ctx.logger.info("welcome mail to %s (attempt %d)", task.email, ctx.attempt)
+        return f"sent to {task.email}"  # the task's result: app.result(task_id), SyncClient.result
 
 
 app.register(SendWelcomeEmailHandler)

@@ -58,8 +58,16 @@ def run_module(project: Path, module: str, *args: str) -> str:
 def test_the_worker_command_runs_what_an_async_producer_and_a_plain_script_dispatch(
     project: Path, worker: subprocess.Popen[str]
 ) -> None:
-    assert run_module(project, "myproject.dispatch", "ann@example.com").strip().endswith(" completed")
-    assert run_module(project, "myproject.script", "bob@example.com").strip().endswith("2 completed recently")
+    assert (
+        run_module(project, "myproject.dispatch", "ann@example.com")
+        .strip()
+        .endswith(" completed: sent to ann@example.com")
+    )
+    assert (
+        run_module(project, "myproject.script", "bob@example.com")
+        .strip()
+        .endswith(" completed (sent to bob@example.com); 2 completed recently")
+    )
     logged = stop(worker)
     assert "welcome mail to ann@example.com (attempt 1)" in logged
     assert "welcome mail to bob@example.com (attempt 1)" in logged
@@ -106,7 +114,11 @@ def test_the_flask_example_dispatches_and_reports_through_the_worker(
     assert response.status_code == 202
     task_id = response.get_json()["task"]
     flask_app.client.wait(flask_app.UUID(task_id), timeout=60)
-    assert http.get(f"/tasks/{task_id}").get_json() == {"status": "completed", "attempts": 1}
+    assert http.get(f"/tasks/{task_id}").get_json() == {
+        "status": "completed",
+        "attempts": 1,
+        "result": "sent to ann@example.com",
+    }
     assert http.post(f"/tasks/{task_id}/cancel").get_json() == {"cancelled": False}  # it had finished
     assert http.get("/tasks/00000000-0000-0000-0000-000000000000").status_code == 404
     assert "welcome mail to ann@example.com" in stop(worker)

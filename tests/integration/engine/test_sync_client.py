@@ -74,8 +74,9 @@ RAN: list[int] = []
 
 
 class InvoiceHandler(Handler[Invoice]):
-    async def handle(self, task: Invoice, ctx: TaskContext) -> None:
+    async def handle(self, task: Invoice, ctx: TaskContext) -> str:
         RAN.append(task.number)
+        return f"invoice {task.number} sent"
 
 
 @contextmanager
@@ -103,6 +104,7 @@ def test_sync_client_waits_for_a_task_run_by_a_worker_elsewhere(tmp_path: Path) 
     with worker_thread(worker), SyncClient(f"sqlite:///{tmp_path / 'tasks.db'}") as client:
         task_id = client.dispatch(Invoice(number=7))
         assert client.wait(task_id, timeout=30).status is TaskStatus.completed
+        assert client.result(task_id) == "invoice 7 sent"
         assert client.history(task_id)[-1].to_status is TaskStatus.completed
     assert RAN == [7]
 
