@@ -4,15 +4,11 @@ the task run, shutdown draining the running task), producer mode, and the ``Ever
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
@@ -24,6 +20,7 @@ from evertask import EverTask, Handler, Task, TaskContext, TaskStatus, WorkerSet
 from evertask.contrib.fastapi import EverTaskApp, get_evertask
 from evertask.errors import ConfigurationError
 from evertask.storage.sql import SqliteStorage
+from tests.frameworks.server import serving
 
 
 class Welcome(Task):
@@ -72,27 +69,6 @@ def web_app(app: EverTask) -> FastAPI:
         return {"task": str(await tasks.dispatch(Welcome(email=email)))}
 
     return web
-
-
-@asynccontextmanager
-async def serving(web: FastAPI) -> AsyncIterator[tuple[uvicorn.Server, asyncio.Task[None], str]]:
-    """uvicorn serving ``web`` on a free loopback port: the server, its task, and the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(web, lifespan="on", log_level="warning"))
-    running = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(30):
-            while not server.started:  # uvicorn has no event for it; it sets the flag once it listens
-                if running.done():
-                    running.result()
-                await asyncio.sleep(0.01)
-        yield server, running, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(running, 30)
-        sock.close()
 
 
 async def stored(path: Path, task_id: UUID) -> tuple[TaskStatus, int]:
