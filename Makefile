@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean services extras browser
+.PHONY: install demo test lint typecheck unit bench clean services extras browser docs
 
 # Every extra alone: a venv per extra (and "core": no extra) holding only the wheel of this checkout with that
 # extra, running tests/packaging/smoke_<extra>.py. Adding an extra: add its name here and write its smoke script.
@@ -16,7 +16,7 @@ SOURCES := $(shell find src -type f -not -path '*/__pycache__/*') README.md
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[all,dev]"
+	$(BIN)/pip install --quiet -e ".[all,dev,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,18 +25,23 @@ demo: $(STAMP)
 	$(BIN)/python -m examples.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples tools
+	$(BIN)/ruff format --check src tests bench examples tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-test: lint typecheck extras browser
+test: lint typecheck extras browser docs
 	$(BIN)/pytest -q
 
 # The dashboard's browser tests drive Debian's Chromium through playwright (never a downloaded browser build).
 browser:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# The documentation site (mkdocs.yml): docs/ and the API reference from the docstrings, into site/. Strict: a
+# broken link or anchor, or a reference naming nothing, fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 extras: $(EXTRAS:%=$(EXTRAS_DIR)/%/.installed)
 	@for extra in $(EXTRAS); do \
@@ -68,4 +73,4 @@ services:
 	start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
 
 clean:
-	rm -rf $(VENV) $(EXTRAS_DIR) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(EXTRAS_DIR) site .mypy_cache .ruff_cache .pytest_cache .hypothesis

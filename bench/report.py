@@ -59,6 +59,7 @@ TARGETS = [
     Target("delay-precision", "spread_p99_ms", "<=", {"memory": 10, "sqlite": 15, "postgres": 15}),
     Target("scheduled-load", "ratio_to_baseline", ">=", _each(_ALL, 0.9)),
     Target("recovery", "lost", "<=", _each(_ALL, 0)),
+    Target("startup", "first_task_median_s", "<=", _each(_SQL, 0.25)),
     *(Target(w, "ratio_to_limit", ">=", _each(_ALL, 0.5)) for w in ("throughput", "bulk", "scheduled-load")),
     Target("bulk", "dispatch_ratio_to_limit", ">=", _each(_ALL, 0.5)),
     *(Target("ops", f"{read}_p50_ms", "<=", _each(_SQL, 50)) for read in ("first_page", "next_page", "deep_page")),

@@ -12,6 +12,7 @@ from bench.workloads import (
     ops,
     recovery,
     scheduled_load,
+    startup,
     throughput,
 )
 
@@ -27,5 +28,6 @@ WORKLOADS: dict[str, Workload] = {
         recovery.WORKLOAD,
         ops.WORKLOAD,
         dashboard.WORKLOAD,
+        startup.WORKLOAD,
     )
 }

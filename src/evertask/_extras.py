@@ -17,6 +17,7 @@ imported after the check.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from evertask.errors import MissingExtraError
@@ -37,3 +38,11 @@ def require(module: str, extra: str, *alternatives: str, needed_by: str | None =
         # shared library) is the real cause and is shown.
         reason = None if exc.name == module else str(exc)
         raise MissingExtraError(module, (extra, *alternatives), needed_by=needed_by, reason=reason) from exc
+
+
+def require_installed(module: str, extra: str, *alternatives: str, needed_by: str | None = None) -> None:
+    """Raise :class:`MissingExtraError` as :func:`require` does unless ``module`` is installed, without importing
+    it: for a package needed only on some paths (alembic, only when a schema needs migrating), so that checking
+    for it costs no import."""
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(module, (extra, *alternatives), needed_by=needed_by)

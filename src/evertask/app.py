@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, overload
@@ -57,9 +58,14 @@ class TaskDecorator(Protocol):
 class EverTask:
     """A task application: handlers, dependency providers, storage, queues and the in-process worker.
 
-    ``async with app:`` opens storage and starts the worker (unless ``run_worker=False``, for processes that
-    only dispatch); leaving it stops claiming, lets running tasks finish for ``worker.shutdown_grace``
-    seconds, then interrupts the rest as ``service_stopped`` (they run again at the next start).
+    ``async with app:`` opens storage and starts the worker; leaving it stops claiming, lets running tasks
+    finish for ``worker.shutdown_grace`` seconds, then interrupts the rest as ``service_stopped`` (they run
+    again at the next start).
+
+    A process that only dispatches (a web app beside worker processes) is a *producer*: say so with
+    ``run_worker=False`` (then ``async with app`` and :meth:`lifespan` never run a task here, while the
+    ``evertask worker`` command still runs this app's worker) or at the call site with ``async with
+    app.producer():``.
 
     ``max_result_size`` bounds the JSON of a handler's return value, in bytes (see :meth:`result`).
     """
@@ -212,8 +218,16 @@ class EverTask:
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
+    @property
+    def run_worker(self) -> bool:
+        """Whether :meth:`start` (and so ``async with app`` and :meth:`lifespan`) runs the worker in this process;
+        False for a producer (``EverTask(..., run_worker=False)``)."""
+        return self._run_worker
+
     async def start(self, *, with_worker: bool | None = None) -> None:
-        """Open storage and start the worker (unless ``with_worker``, else ``run_worker``, is False)."""
+        """Open storage and start the worker (unless ``with_worker``, else ``run_worker``, is False).
+
+        Logs which of the two this process is: a worker (naming the queues it serves) or a producer."""
         if self._started:
             return
         await self.storage.open()
@@ -236,6 +250,9 @@ class EverTask:
             self._wakeups = make_wakeups(self._woken) if make_wakeups is not None else None
             if self._wakeups is not None:
                 self._wakeups.start()
+            logger.info("evertask: running tasks in this process (queues: %s)", ", ".join(self._serve))
+        else:
+            logger.info("evertask: producer only: tasks dispatched here run in worker processes (evertask worker)")
         self._started = True
 
     async def stop(self, grace: float | None = None) -> None:
@@ -270,6 +287,35 @@ class EverTask:
     def runs_worker(self) -> bool:
         """Whether the worker runs in this process now (started, and not without its worker)."""
         return self._worker is not None
+
+    @asynccontextmanager
+    async def producer(self) -> AsyncIterator[EverTask]:
+        """``async with app.producer():`` opens the app to dispatch, query and cancel, and runs no task in this
+        process whatever ``run_worker`` says: the tasks wait in storage for a worker process (``evertask worker
+        module:app``). Leaving it stores the dispatches in flight and closes storage. Raises
+        :class:`~evertask.errors.ConfigurationError` if the app is already started."""
+        if self._started:
+            raise ConfigurationError("this app is already started: app.producer() opens an app that is not")
+        await self.start(with_worker=False)
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    @asynccontextmanager
+    async def lifespan(self, web_app: object = None) -> AsyncIterator[dict[str, EverTask]]:
+        """The lifespan of an ASGI web app: ``FastAPI(lifespan=app.lifespan)``, ``Starlette(lifespan=...)``.
+
+        The web app's start-up starts this app: storage opened, and the worker started unless ``run_worker``
+        is False (a producer, beside worker processes). Its shutdown stops it as leaving ``async with app``
+        does: dispatches in flight stored, running tasks given ``worker.shutdown_grace`` to finish. ``web_app``
+        (the framework passes it) is not used. Yields the lifespan state ``{"evertask": app}``, so a request
+        handler finds the app as ``request.state.evertask`` (FastAPI: the ``EverTaskApp`` dependency of
+        :mod:`evertask.contrib.fastapi`). Within a lifespan of your own: ``async with app.lifespan() as state:
+        yield state``.
+        """
+        async with self:
+            yield {"evertask": self}
 
     async def __aenter__(self) -> EverTask:
         await self.start()

@@ -8,6 +8,7 @@ worker process picks the tasks up (on PostgreSQL at once, through NOTIFY; elsewh
 from __future__ import annotations
 
 import asyncio
+import builtins  # the clients have a method named list: the built-in is builtins.list there
 import threading
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
@@ -16,8 +17,9 @@ from uuid import UUID
 
 from evertask.app import EverTask
 from evertask.dispatcher import BatchOptions, DispatchOptions
-from evertask.storage.base import Storage
-from evertask.task import Task, TaskRecord
+from evertask.recurrence import RecurringTask
+from evertask.storage.base import Storage, TaskQuery
+from evertask.task import StatusChange, Task, TaskRecord
 
 T = TypeVar("T")
 
@@ -29,6 +31,10 @@ class SyncClient:
     or an :class:`EverTask` app whose handlers and queues are then used to validate dispatches (the app must not
     be started elsewhere). With a URL or a storage, any :class:`Task` subclass may be dispatched: a task type
     without a registered handler goes to the ``default`` queue (or the one named) for whichever worker has it.
+
+    The client runs no task itself (it is a producer): worker processes do (``evertask worker module:app``).
+    One client is meant to be shared by the whole process, threads included; ``close()`` it at exit (or use
+    ``with SyncClient(...) as client:``). See docs/sync-client.md.
     """
 
     def __init__(self, target: str | Storage | EverTask, **app_options: Any) -> None:
@@ -45,12 +51,15 @@ class SyncClient:
         except BaseException:
             self._shutdown_loop()
             raise
+        self.recurring = SyncRecurring(self)
+        """Recurring series, blocking: ``list``, ``get``, ``pause``, ``resume``, ``trigger`` (see
+        :class:`~evertask.recurrence.RecurringTasks`)."""
 
     def dispatch(self, task: Task, **options: Unpack[DispatchOptions]) -> UUID:
         """Store ``task`` durably and return its id; the options of :meth:`EverTask.dispatch`."""
         return self._call(self.app.dispatch(task, **options))
 
-    def dispatch_many(self, tasks: Sequence[Task], **options: Unpack[BatchOptions]) -> list[UUID]:
+    def dispatch_many(self, tasks: Sequence[Task], **options: Unpack[BatchOptions]) -> builtins.list[UUID]:
         """Store a batch in one transaction (see :meth:`EverTask.dispatch_many`)."""
         return self._call(self.app.dispatch_many(tasks, **options))
 
@@ -61,6 +70,14 @@ class SyncClient:
     def get(self, task_id: UUID) -> TaskRecord | None:
         """The stored task, or None."""
         return self._call(self.app.get(task_id))
+
+    def list(self, query: TaskQuery | None = None) -> builtins.list[TaskRecord]:
+        """Stored tasks, newest first, filtered by ``query`` (statuses, queue, type, recurring, limit)."""
+        return self._call(self.app.list_tasks(query))
+
+    def history(self, task_id: UUID) -> builtins.list[StatusChange]:
+        """The recorded status changes of a task, oldest first."""
+        return self._call(self.app.history(task_id))
 
     def result(self, task_id: UUID) -> Any:
         """The value the task's handler returned, decoded (see :meth:`EverTask.result`)."""
@@ -87,6 +104,11 @@ class SyncClient:
     ) -> None:
         self.close()
 
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` (over :attr:`app`) on the client's loop and return its result: for what the
+        blocking methods do not cover, e.g. ``client.call(client.app.storage.count_by_status())``."""
+        return self._call(coroutine)
+
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self._loop.is_closed():
             coroutine.close()
@@ -97,3 +119,35 @@ class SyncClient:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+class SyncRecurring:
+    """``app.recurring`` for synchronous code (``client.recurring``): managing recurring series.
+
+    A series is registered by dispatching with a schedule and a key, so that running the registration again
+    (at every deploy, say) keeps one series: ``client.dispatch(Report(), recurring=cron("0 7 * * *"),
+    key="daily-report")``.
+    """
+
+    def __init__(self, client: SyncClient) -> None:
+        self._client = client
+
+    def list(self, *, limit: int = 1000) -> builtins.list[RecurringTask]:
+        """Every series that is not over, soonest next run first (paused ones last)."""
+        return self._client.call(self._client.app.recurring.list(limit=limit))
+
+    def get(self, task_id: UUID) -> RecurringTask:
+        """One series; :class:`~evertask.errors.TaskNotFoundError` if there is no recurring task with this id."""
+        return self._client.call(self._client.app.recurring.get(task_id))
+
+    def pause(self, task_id: UUID) -> bool:
+        """Hold the series until :meth:`resume`; False while a run is in progress."""
+        return self._client.call(self._client.app.recurring.pause(task_id))
+
+    def resume(self, task_id: UUID) -> bool:
+        """Continue a paused series from its next occurrence."""
+        return self._client.call(self._client.app.recurring.resume(task_id))
+
+    def trigger(self, task_id: UUID) -> UUID:
+        """Run the series' task once now, as a one-off task (returned); the series keeps its schedule."""
+        return self._client.call(self._client.app.recurring.trigger(task_id))

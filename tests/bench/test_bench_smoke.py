@@ -45,3 +45,20 @@ def test_workload_prints_its_json_line(args: tuple[str, ...], figures: set[str])
     assert figures <= set(result["figures"])
     assert all(isinstance(result["figures"][name], int | float | list) for name in figures)
     assert all(result["figures"][name] for name in figures), result["figures"]
+
+
+def test_startup_launches_the_worker_command_and_times_its_first_task() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "startup", "--backend", "sqlite", "-n", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert (result["workload"], result["backend"], result["n"]) == ("startup", "sqlite", 2)
+    figures = result["figures"]
+    assert 0 < figures["first_task_min_s"] <= figures["first_task_median_s"] <= figures["first_task_max_s"]
+    assert figures["first_task_cpu_median_s"] > 0

@@ -25,6 +25,8 @@ PAGES = (
     "rate-limiting.md",
     "operations.md",
     "dashboard.md",
+    "fastapi.md",
+    "sync-client.md",
     "architecture.md",
 )
 MARKER = "<!-- runnable -->"

@@ -30,14 +30,18 @@ def override(app: EverTask, *, queues: list[str] | None, concurrency: int | None
 
 
 async def serve(app: EverTask) -> None:
-    """Run the app's worker until SIGINT or SIGTERM, then stop gracefully."""
+    """Run the app's worker until SIGINT or SIGTERM, then stop gracefully. The worker runs even on an app made
+    a producer (``run_worker=False``): that setting is for the other processes importing the same module."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with app:
+    await app.start(with_worker=True)
+    try:
         logging.getLogger("evertask").info("worker running; Ctrl+C stops it gracefully")
         await stop.wait()
+    finally:
+        await app.stop()
 
 
 def _positive(value: float | None) -> float | None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from evertask._extras import require
+from evertask._extras import require, require_installed
 from evertask.errors import ConfigurationError, InvalidStorageUrlError
 from evertask.limits import DEFAULT_MAX_PAYLOAD_BYTES
 from evertask.storage.memory import MemoryStorage
@@ -26,25 +26,29 @@ DEFAULT_POOL_SIZE = 10
 @dataclass(frozen=True, slots=True)
 class Backend:
     """A backend a URL can name: what it is called in messages, the extras that install it, the packages it
-    always imports, and its default driver's package (needed only when the URL names no other driver)."""
+    always imports, and its default driver's package (needed only when the URL names no other driver).
+    ``installed``: packages that must be there but are imported only on some paths (alembic: when a schema
+    needs migrating), so that checking for them costs no import."""
 
     title: str
     extras: tuple[str, ...]
     modules: tuple[str, ...]
     driver: str | None = None
+    installed: tuple[str, ...] = ()
 
 
-_SQL = ("sqlalchemy", "alembic")
-SQL = Backend("SQL", ("sqlite", "postgres", "mysql"), _SQL)
+_SQL = ("sqlalchemy",)
+SQL = Backend("SQL", ("sqlite", "postgres", "mysql"), _SQL, installed=("alembic",))
 """Any SQL backend: SQLAlchemy and alembic, which each SQL extra installs."""
 BACKENDS = {
     "memory": Backend("memory", (), ()),
-    "sqlite": Backend("SQLite", ("sqlite",), _SQL),  # the standard sqlite3 module, whatever driver the URL names
+    # SQLite: the standard sqlite3 module, whatever driver the URL names.
+    "sqlite": Backend("SQLite", ("sqlite",), _SQL, installed=SQL.installed),
     # psycopg even under another driver: the LISTEN/NOTIFY wake-ups run on it.
-    "postgresql": Backend("PostgreSQL", ("postgres",), (*_SQL, "psycopg")),
-    "mysql": Backend("MySQL", ("mysql",), _SQL, driver="asyncmy"),
-    "mariadb": Backend("MariaDB", ("mysql",), _SQL, driver="asyncmy"),
-    "mssql": Backend("SQL Server", SQL.extras, _SQL),
+    "postgresql": Backend("PostgreSQL", ("postgres",), (*_SQL, "psycopg"), installed=SQL.installed),
+    "mysql": Backend("MySQL", ("mysql",), _SQL, driver="asyncmy", installed=SQL.installed),
+    "mariadb": Backend("MariaDB", ("mysql",), _SQL, driver="asyncmy", installed=SQL.installed),
+    "mssql": Backend("SQL Server", SQL.extras, _SQL, installed=SQL.installed),
 }
 _ALIASES = {"postgres": "postgresql"}
 _URL = re.compile(r"(?P<backend>[A-Za-z][A-Za-z0-9.-]*)(?:\+(?P<driver>[A-Za-z0-9_.-]*))?://(?P<rest>.*)", re.S)
@@ -91,6 +95,8 @@ def require_backend(name: str | None, driver: str | None = None) -> None:
         modules += (backend.driver,)
     for module in modules:
         require(module, *backend.extras, needed_by=f"{backend.title} storage")
+    for module in backend.installed:
+        require_installed(module, *backend.extras, needed_by=f"{backend.title} storage")
 
 
 def storage_from_url(

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from evertask.errors import ConfigurationError
 from evertask.storage.sql.attempts import Progress, Runner, Work, run_transaction
 from evertask.storage.sql.sqlite_writer import SqliteWriter
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from evertask.storage.sql.direct_pool import DirectRunner
 
 T = TypeVar("T")
@@ -123,6 +124,9 @@ def create_engines(url: URL, *, schema: str | None, pool_size: int, echo: bool, 
     default wait for another process's lock, in seconds)."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engines(url, pool_size=pool_size, echo=echo, busy_timeout=busy_timeout)
+    # Imported here: SQLAlchemy's asyncio extension brings its ORM along, which SQLite never needs.
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     options: dict[str, Any] = _ENGINE_OPTIONS | {"pool_size": pool_size, "max_overflow": pool_size, "echo": echo}
     if url.get_backend_name() in ("mysql", "mariadb"):
         # READ COMMITTED: no gap locks, so concurrent adds and SKIP LOCKED claims do not deadlock each other;

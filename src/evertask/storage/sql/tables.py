@@ -36,11 +36,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import mysql
 
 from evertask.limits import MAX_KEY_LENGTH, MAX_QUEUE_NAME_LENGTH, MAX_TYPE_NAME_LENGTH
 from evertask.storage.audit import AuditFilter
-from evertask.storage.sql.types import Status, TaskId, UtcDateTime
+from evertask.storage.sql.types import LongText, Status, TaskId, UtcDateTime
 from evertask.task import CLAIMABLE_STATUSES, FINAL_STATUSES, TaskRecord, TaskStatus
 
 TASKS_TABLE = "evertask_tasks"
@@ -67,7 +66,7 @@ statement can use those indexes."""
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid); elsewhere the key is 64-bit.
 SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
 # MySQL's TEXT holds 64 KB; payloads may be larger.
-LONG_TEXT = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+LONG_TEXT = LongText()
 # utf8mb4_bin makes keys, queues and types case-sensitive on MySQL/MariaDB, as on the other databases.
 MYSQL_OPTIONS: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 

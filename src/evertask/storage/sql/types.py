@@ -1,4 +1,8 @@
-"""Column types that give the same Python values on every dialect: aware UTC datetimes, UUIDs, task statuses."""
+"""Column types that give the same Python values on every dialect: aware UTC datetimes, UUIDs, task statuses.
+
+Each dialect's own types are imported when that dialect compiles a column (its module is loaded by then), not
+here: a SQLite process never imports the PostgreSQL, MySQL and SQL Server dialects.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CHAR, DateTime, Dialect, String, TypeDecorator
-from sqlalchemy.dialects import mssql, mysql, postgresql
+from sqlalchemy import CHAR, DateTime, Dialect, String, Text, TypeDecorator
 from sqlalchemy.types import TypeEngine
 
 from evertask.task import TaskStatus
@@ -26,10 +29,16 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
         if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         if dialect.name == "mssql":
+            from sqlalchemy.dialects import mssql
+
             return dialect.type_descriptor(mssql.DATETIME2(precision=6))  # type: ignore[no-untyped-call]
         return dialect.type_descriptor(DateTime())
 
@@ -60,8 +69,12 @@ class TaskId(TypeDecorator[UUID]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             return dialect.type_descriptor(postgresql.UUID(as_uuid=True))
         if dialect.name == "mssql":
+            from sqlalchemy.dialects import mssql
+
             return dialect.type_descriptor(mssql.UNIQUEIDENTIFIER(as_uuid=True))
         return dialect.type_descriptor(CHAR(36))
 
@@ -87,3 +100,17 @@ class Status(TypeDecorator[TaskStatus]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> TaskStatus | None:
         return None if value is None else TaskStatus(value)
+
+
+class LongText(TypeDecorator[str]):
+    """Text of any length: ``LONGTEXT`` on MySQL/MariaDB (whose ``TEXT`` stops at 64 KiB), ``TEXT`` elsewhere."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
+            return dialect.type_descriptor(mysql.LONGTEXT())
+        return super().load_dialect_impl(dialect)

@@ -1,0 +1,1 @@
+"""Integrations with frameworks evertask's users already run: each needs its framework installed (an extra)."""
