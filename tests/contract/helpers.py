@@ -59,9 +59,10 @@ async def claim_one(storage: Storage, **options: Any) -> TaskRecord:
 
 
 def outcome(record: TaskRecord, status: TaskStatus, *, now: datetime = T0, **fields: Any) -> Outcome:
-    """The outcome of ``record``'s attempt, from the owner that holds it."""
+    """The outcome of ``record``'s attempt, from the owner that holds it, numbered as the engine numbers it."""
     assert record.owner is not None
-    return Outcome(record.id, record.owner, record.fence, status, now, **fields)
+    numbers = {"attempt": record.attempts, "run": record.run_count}
+    return Outcome(record.id, record.owner, record.fence, status, now, **(numbers | fields))
 
 
 async def add_in_status(storage: Storage, status: TaskStatus, **fields: Any) -> uuid.UUID:

@@ -77,7 +77,9 @@ class Outcome:
     ran: a rate-limit deferral, a stop before it started). ``started_at`` and ``duration`` are when the handler
     started and how many seconds it ran; ``error`` is the full text with its traceback, ``error_type`` (the
     exception's qualified class name) and ``error_message`` (``str(exc)``) its parts. ``result`` is the handler's
-    return value as JSON, stored when ``ending`` is ``completed`` (None stores NULL).
+    return value as JSON, stored when ``ending`` is ``completed`` (None stores NULL). ``attempt`` and ``run``
+    number the execution: the claimed record's ``attempts`` and ``run_count``, which the fence makes the row's
+    own (only the claim's owner changes them while it holds the claim).
     """
 
     id: UUID
@@ -95,6 +97,8 @@ class Outcome:
     error_type: str | None = None
     error_message: str | None = None
     result: str | None = None
+    attempt: int = 0
+    run: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +202,8 @@ class Storage(Protocol):
 
         An outcome applies only if the task is still ``in_progress`` under the same owner and fence; otherwise
         it is ignored (another worker owns the task now), and the task is left as it is. An applied outcome with
-        an ``ending`` also writes the execution's :class:`AttemptRecord` (its attempt and run numbers, type and
-        queue from the task's row, the owner as worker; kept as the audit level says), and one whose ending is
+        an ``ending`` also writes the execution's :class:`AttemptRecord` (numbered by the outcome, type and queue
+        from the task's row, the owner as worker; kept as the audit level says), and one whose ending is
         ``completed`` sets the task's result.
         """
 

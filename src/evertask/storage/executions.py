@@ -13,13 +13,13 @@ LEASE_EXPIRED = "lease expired: worker presumed dead"
 """The error of a recovery that returns a task to pending (history and its ``lost`` attempt row)."""
 
 
-def ended_attempt(outcome: Outcome, *, attempt: int, run: int, claimed_at: datetime | None) -> AttemptRecord:
-    """The row of an execution that ``outcome`` ended (its ``ending`` set), numbered from the task's row as it
-    was before the outcome applied. A handler start not given falls back to the claim's time."""
+def ended_attempt(outcome: Outcome, *, claimed_at: datetime | None) -> AttemptRecord:
+    """The row of an execution that ``outcome`` ended (its ``ending`` set). A handler start not given falls back
+    to the claim's time."""
     return AttemptRecord(
         outcome.id,
-        attempt,
-        run,
+        outcome.attempt,
+        outcome.run,
         outcome.owner,
         outcome.started_at or claimed_at or outcome.at,
         outcome.at,

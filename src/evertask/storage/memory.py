@@ -254,7 +254,7 @@ class MemoryStorage(MemoryOperations):
         self._record(row, row.status, outcome.status, outcome.at, outcome.error)
         if outcome.ending is not None:
             if self._audit.keeps_attempt(outcome.error):
-                attempt = ended_attempt(outcome, attempt=row.attempts, run=row.run_count, claimed_at=row.started_at)
+                attempt = ended_attempt(outcome, claimed_at=row.started_at)
                 row.executions.append(attempt)
             if outcome.ending == "completed":
                 row.result = outcome.result

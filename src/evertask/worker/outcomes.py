@@ -227,6 +227,8 @@ class OutcomeRecorder:
                 kind,
                 message,
                 verdict.result,
+                record.attempts,
+                record.run_count,
             )
 
         # Neither an interrupted nor a deferred attempt may use up a retry: both give the attempt back.

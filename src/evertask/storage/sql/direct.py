@@ -9,8 +9,7 @@ transaction, so it is as atomic as the transaction it replaces), with data-modif
   and the next due time computed beside them (excluding the rows just claimed: every part of one statement
   sees the same snapshot, taken before the update);
 - finish: ``UPDATE ... FROM`` the batch, fenced by status, owner and fence, the history and attempt inserts
-  fed by its ``RETURNING`` (the attempt and run numbers read beside it, from the snapshot before the update);
-  the applied ids come back;
+  fed by its ``RETURNING``; the applied ids come back;
 - add: ``INSERT ... SELECT FROM`` the batch, the history ``INSERT`` in a CTE over the same rows.
 
 A batch travels as ONE parameter, a JSON array of rows (``jsonb_array_elements``, values cast by position), so each
@@ -157,18 +156,16 @@ ORDER BY c.priority DESC, c.scheduled_at, c.seq"""
         # the planner scanned the lease index for ``status = 'in_progress'`` instead (it guesses 100 rows from
         # jsonb_array_elements), and that index holds an entry for every claim not yet vacuumed: 5,000 entries
         # read to finish 10 tasks (EXPLAIN ANALYZE). ``status || ''`` keeps that index out of the choice.
-        # An attempt row numbers the execution as the row was before the update (a refund or a new run changes
-        # ``attempts``): ``before`` reads it from the statement's snapshot, which no part of the statement sees
-        # changed, by the same unique id index, for the rows whose attempt is kept.
+        # The attempt rows take their numbers from the outcomes (the claim's), not from a second read of the
+        # tasks joined to ``done``: the generic plan of a statement prepared while the table was small made that
+        # join a nested loop over a sequential scan, 28 s for a batch of 1,000 (auto_explain, throughput bench).
         attempt_rows = (
-            f""", before AS (
-    SELECT id, attempts, run_count FROM {t} WHERE id = ANY(ARRAY(SELECT id FROM v WHERE keep_attempt))
-), attempt_rows AS (
+            f""", attempt_rows AS (
     INSERT INTO {a} (task_id, type, queue, attempt, run, worker, started_at, finished_at, duration, outcome,
         error_type, error_message, traceback)
-    SELECT d.id, d.type, d.queue, b.attempts, b.run_count, d.owner, COALESCE(d.started, d.claimed_at), d.at,
-        d.duration, d.ending, d.error_type, d.error_message, d.error
-    FROM done AS d JOIN before AS b ON b.id = d.id WHERE d.keep_attempt ORDER BY d.ord
+    SELECT id, type, queue, attempt, run, owner, COALESCE(started, claimed_at), at, duration, ending, error_type,
+        error_message, error
+    FROM done WHERE keep_attempt ORDER BY ord
 )"""
             if audit.level != "none"
             else ""
@@ -178,7 +175,8 @@ ORDER BY c.priority DESC, c.scheduled_at, c.seq"""
         e->>5 AS error, (e->>6)::timestamptz AS scheduled, (e->>7)::timestamptz AS finished,
         (e->>8)::timestamptz AS last_run, (e->>9)::bool AS new_run, (e->>10)::bool AS refunded,
         (e->>11)::bool AS keep, e->>12 AS ending, (e->>13)::timestamptz AS started, (e->>14)::float8 AS duration,
-        e->>15 AS error_type, e->>16 AS error_message, e->>17 AS result, (e->>18)::bool AS keep_attempt, ord
+        e->>15 AS error_type, e->>16 AS error_message, e->>17 AS result, (e->>18)::bool AS keep_attempt,
+        (e->>19)::int AS attempt, (e->>20)::int AS run, ord
     FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS r(e, ord)
 ), done AS (
     UPDATE {t} AS t SET status = v.status, owner = NULL, lease_until = NULL, cancel_requested = false,
@@ -192,7 +190,7 @@ ORDER BY c.priority DESC, c.scheduled_at, c.seq"""
     FROM v WHERE t.id = ANY(ARRAY(SELECT id FROM v)) AND t.id = v.id AND t.status || '' = 'in_progress'
         AND t.owner = v.owner AND t.fence = v.fence
     RETURNING t.id, v.status, v.at, v.error, v.keep, v.ord, t.type, t.queue, t.started_at AS claimed_at, v.owner,
-        v.ending, v.started, v.duration, v.error_type, v.error_message, v.keep_attempt
+        v.ending, v.started, v.duration, v.error_type, v.error_message, v.keep_attempt, v.attempt, v.run
 ), history AS (
     INSERT INTO {h} (task_id, from_status, to_status, at, error)
     SELECT id, 'in_progress', status, at, error FROM done WHERE keep ORDER BY ord
@@ -281,6 +279,8 @@ FROM v ORDER BY ord"""
                     outcome.error_message,
                     outcome.result,
                     outcome.ending is not None and keeps_attempt(outcome.error),
+                    outcome.attempt,
+                    outcome.run,
                 ]
             )
         return {"rows": json.dumps(rows)}, sent

@@ -103,7 +103,7 @@ def finish_outcomes(
         changes.append(_finished_row(row, outcome))
         history.record(outcome.id, _RUNNING, outcome.status, outcome.at, outcome.error)
         if outcome.ending is not None:
-            attempt = ended_attempt(outcome, attempt=row.attempts, run=row.run_count, claimed_at=row.started_at)
+            attempt = ended_attempt(outcome, claimed_at=row.started_at)
             attempts.record(attempt, type=row.type, queue=row.queue)
         applied.append(True)
     if changes:

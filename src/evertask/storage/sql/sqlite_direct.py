@@ -166,7 +166,6 @@ def finish(db: sqlite3.Connection, audit: AuditFilter, outcomes: Sequence[Outcom
         at = times(outcome.at)
         final = outcome.status.is_final
         new_run = outcome.run_finished
-        attempt = attempts  # the number it ran as, before a refund gives it back
         if outcome.attempt_refunded:
             attempts = max(0, attempts - 1)
         if not final and outcome.next_run is not None:
@@ -194,8 +193,8 @@ def finish(db: sqlite3.Connection, audit: AuditFilter, outcomes: Sequence[Outcom
                     task_id,
                     type_,
                     queue,
-                    attempt,
-                    run_count,
+                    outcome.attempt,
+                    outcome.run,
                     outcome.owner,
                     started,
                     at,
