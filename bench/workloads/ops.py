@@ -24,6 +24,7 @@ from time import perf_counter
 from typing import Any
 
 from bench.harness import (
+    SCHEMA,
     BackendName,
     Measurement,
     Workload,
@@ -161,7 +162,8 @@ def _p99(samples: list[float]) -> float:
 
 
 async def run(backend_name: BackendName, n: int, quick: bool) -> Measurement:
-    async with fresh_backend(backend_name) as backend:
+    # A schema of its own: a run of another workload on the same server drops and creates SCHEMA meanwhile.
+    async with fresh_backend(backend_name, schema=f"{SCHEMA}_ops") as backend:
         storage = open_storage(backend)
         await storage.open()
         worker = storage if backend_name == "memory" else open_storage(backend)

@@ -10,9 +10,11 @@ read touches them). Memory gets the same tasks through the storage calls.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from bench.harness import POSTGRES_URL, Backend, sqlite_path
@@ -36,6 +38,21 @@ SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, '{TYPE}',
     CASE WHEN n % 10 = 1 THEN '{ERROR}' END, NULL, 0, NULL, NULL, CASE WHEN {_RAN} THEN 1 ELSE 0 END, NULL, 0, false
 FROM generate_series(1, %(n)s) AS n, LATERAL (SELECT %(start)s + n * interval '1 millisecond' AS created) AS c
 """.replace(" % ", " %% ").replace("{waiting}", "%(waiting)s")  # psycopg's placeholders: a modulo is written %%
+
+
+async def settle(conn: Any, table: str, attempts: int = 20) -> None:
+    """Statistics and the visibility map of a settled table, as autovacuum leaves it within a minute. A
+    transaction open elsewhere on the server when VACUUM runs keeps it from marking the new rows visible to
+    all (index-only scans then visit the table): it is run again until it marks nearly every page."""
+    for _ in range(attempts):
+        await conn.execute(f"VACUUM ANALYZE {table}")
+        cursor = await conn.execute(
+            "SELECT relallvisible >= 0.99 * relpages FROM pg_class WHERE oid = %s::regclass", (table,)
+        )
+        row = await cursor.fetchone()
+        if row and row[0]:
+            return
+        await asyncio.sleep(0.5)
 
 
 def _sqlite_time(offset_us: int) -> str:
@@ -82,8 +99,7 @@ async def load(backend: Backend, storage: Storage, n: int) -> None:
         async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True) as conn:
             parameters = {"n": n, "start": start, "waiting": waiting_from(n)}
             await conn.execute(_POSTGRES.replace("{schema}", str(backend.schema)), parameters)
-            # Autovacuum would get there within a minute: statistics and the visibility map of a settled table.
-            await conn.execute(f"VACUUM ANALYZE {backend.schema}.evertask_tasks")
+            await settle(conn, f"{backend.schema}.evertask_tasks")
     elif backend.name == "sqlite":
         start_us = (start - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
         with sqlite3.connect(sqlite_path(backend)) as db:

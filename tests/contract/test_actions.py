@@ -8,10 +8,11 @@ import uuid
 import pytest
 
 from evertask.errors import InvalidFilterError
-from evertask.storage import NewTask, Storage
+from evertask.storage import AuditLevel, NewTask, Storage
 from evertask.storage.paging import CHUNK
 from evertask.storage.records import TaskFilter
 from evertask.task import TaskStatus
+from tests.contract.conftest import OpenStorage
 from tests.contract.helpers import LEASE, OWNER, T0, add_in_status, add_one, at, claim, claim_one, new_task, outcome
 
 S = TaskStatus
@@ -71,6 +72,21 @@ async def test_retry_is_recorded_with_its_actor_after_the_earlier_history(storag
         (S.failed, S.queued, OPERATOR),
     ]
     assert history[-1].at == at(50)
+
+
+@pytest.mark.parametrize(("audit", "kept"), [("full", True), ("minimal", False), ("none", False)])
+async def test_the_retry_history_row_follows_the_audit_level(
+    open_storage: OpenStorage, audit: AuditLevel, kept: bool
+) -> None:
+    storage = await open_storage(audit=audit)
+    failed = await add_in_status(storage, S.failed)
+    before = len(await storage.history(failed))
+
+    assert await storage.retry(only(failed), now=at(50), actor=OPERATOR) == 1
+
+    history = await storage.history(failed)
+    assert len(history) == before + kept
+    assert await statuses(storage, failed) == [S.queued]
 
 
 async def test_a_dry_run_counts_and_changes_nothing(storage: Storage) -> None:

@@ -29,6 +29,7 @@ from evertask.storage.audit import AuditFilter
 from evertask.storage.paging import Position
 from evertask.storage.records import SortField, TaskFilter
 from evertask.storage.sql.database import Database
+from evertask.storage.sql.direct_pool import DirectWork
 from evertask.storage.sql.queries import SORT_COLUMNS, count_tasks, page_select
 from evertask.storage.sql.tables import HistoryWriter, for_update, task_attempts, task_history, tasks
 from evertask.storage.sql.types import UtcDateTime
@@ -73,8 +74,15 @@ class BulkAction:
         within = statuses if f.statuses is None else statuses & f.statuses
         return await self._db.read(lambda conn: count_tasks(conn, replace(f, statuses=within)))
 
-    async def run(self, f: TaskFilter, statuses: frozenset[TaskStatus], change: Change) -> int:
-        """Apply ``change`` to every task ``f`` matches among ``statuses``, chunk by chunk; how many it changed."""
+    async def run(
+        self,
+        f: TaskFilter,
+        statuses: frozenset[TaskStatus],
+        change: Change,
+        direct: Callable[[list[int]], DirectWork[int]] | None = None,
+    ) -> int:
+        """Apply ``change`` to every task ``f`` matches among ``statuses``, chunk by chunk; how many it changed.
+        ``direct``: the same change as one statement for a chunk's ``seq`` list, run on PostgreSQL's direct path."""
         within = statuses if f.statuses is None else statuses & f.statuses
         final = within <= FINAL_STATUSES
         sort: SortField = "finished" if final and (f.finished_after or f.finished_before) else "created"
@@ -93,7 +101,10 @@ class BulkAction:
                 return changed
             position = Position(candidates[-1][0], candidates[-1][1])
             seqs = [row[-1] for row in candidates]
-            changed += await self._db.write(partial(self._chunk, seqs=seqs, change=change), idempotent=True)
+            if direct is not None:
+                changed += await self._db.write_direct(direct(seqs), idempotent=True)
+            else:
+                changed += await self._db.write(partial(self._chunk, seqs=seqs, change=change), idempotent=True)
 
     def _chunk(self, conn: Connection, *, seqs: Sequence[int], change: Change) -> int:
         rows = list(conn.execute(_LOCK, {"seqs": list(seqs)}))

@@ -70,7 +70,8 @@ def _record(row: Sequence[Any]) -> TaskRecord:
     return TaskRecord(*values)
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -78,10 +79,10 @@ class DirectStatements:
     """The hot statements of one storage (its schema and audit level are part of their text)."""
 
     def __init__(self, schema: str | None, audit: AuditFilter) -> None:
-        prefix = f"{_quoted(schema)}." if schema else ""
+        prefix = f"{quoted(schema)}." if schema else ""
         self._audit = audit
         t, h, a, q = prefix + TASKS_TABLE, prefix + HISTORY_TABLE, prefix + ATTEMPTS_TABLE, prefix + QUEUES_TABLE
-        record = ", ".join(f"t.{_quoted(name)}" for name in _RECORD_NAMES)
+        record = ", ".join(f"t.{quoted(name)}" for name in _RECORD_NAMES)
         claim_history = (
             f""", history AS (
     INSERT INTO {h} (task_id, from_status, to_status, at)

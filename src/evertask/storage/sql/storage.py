@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +45,7 @@ from evertask.storage.records import (
 from evertask.storage.sql import feed, queue_states, sqlite_direct, stats, worker_registry
 from evertask.storage.sql.actions import BulkAction, cancel_change, purge_change, retry_change
 from evertask.storage.sql.attempt_rows import SELECT_ATTEMPTS, AttemptWriter, to_attempt
+from evertask.storage.sql.bulk_direct import DirectRetry
 from evertask.storage.sql.changes import cancel_task, purge_tasks, reschedule_task
 from evertask.storage.sql.claim import ClaimRequest, claim_for, claim_tasks
 from evertask.storage.sql.database import Database
@@ -110,6 +112,7 @@ class SqlStorage:
         self._claim = claim_for(self._db.dialect)
         # PostgreSQL on psycopg: claim, finish and add (without keys) as one statement each (see .direct).
         self._direct = DirectStatements(schema, self._audit) if self._db.dialect == "postgresql" else None
+        self._direct_retry = DirectRetry(schema, self._audit) if self._db.dialect == "postgresql" else None
         # SQLite: the same statements on the writer's sqlite3 connection, without SQLAlchemy's per-statement work.
         self._sqlite = self._db.dialect == "sqlite"
         self._bulk = BulkAction(self._db, self._audit, SQLITE_CHUNK if self._sqlite else CHUNK)
@@ -406,7 +409,11 @@ class SqlStorage:
         check_payload(filter, payload)
         if dry_run:
             return await self._bulk.count(filter, RETRYABLE)
-        return await self._bulk.run(filter, RETRYABLE, retry_change(now, actor, payload))
+        direct = None
+        if self._direct_retry is not None and self._db.direct:
+            retry = self._direct_retry
+            direct = partial(retry.chunk, now=now, actor=actor, payload=payload)
+        return await self._bulk.run(filter, RETRYABLE, retry_change(now, actor, payload), direct)
 
     async def cancel_matching(
         self, filter: TaskFilter, *, now: datetime, actor: str | None, dry_run: bool = False
