@@ -129,3 +129,12 @@ async def test_purge_keeps_reservations_until_their_ttl(storage: Storage) -> Non
 
     assert await reserve(storage, holder, now=1.5) == 0.0
     assert await reserve(storage, uuid.uuid4(), now=1.5) == pytest.approx(1.5)  # after the slot at 2: none taken
+
+
+async def test_a_take_without_a_holder_reserves_nothing_and_never_fails(storage: Storage) -> None:
+    # Found by the differential test on PostgreSQL and MySQL: an over-budget take with a horizon but no holder
+    # stored a reservation with a NULL holder, which the schema refuses.
+    waits = [await storage.take_token("nobody", now=T0, rate=1.0, capacity=1, horizon=60) for _ in range(3)]
+
+    assert waits[0] == 0.0
+    assert all(wait > 0 for wait in waits[1:])

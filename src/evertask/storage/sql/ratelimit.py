@@ -65,7 +65,7 @@ def take_bucket_token(
             conn.execute(_INSERT_BUCKET, values | {"name": key})
         else:
             conn.execute(_UPDATE_BUCKET, values | {"key": key})
-    if take.reserved != reserved:
+    if holder is not None and take.reserved != reserved:  # without a holder nothing is reserved, as in memory
         if take.reserved is None:
             conn.execute(_DELETE_RESERVATION, held)
         elif reserved is None:
