@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import BindParameter, Connection, Row, Select, bindparam, delete, select, update
@@ -29,7 +29,6 @@ from evertask.storage.audit import AuditFilter
 from evertask.storage.paging import Position
 from evertask.storage.records import SortField, TaskFilter
 from evertask.storage.sql.database import Database
-from evertask.storage.sql.direct_pool import DirectWork
 from evertask.storage.sql.queries import SORT_COLUMNS, count_tasks, page_select
 from evertask.storage.sql.tables import HistoryWriter, for_update, task_attempts, task_history, tasks
 from evertask.storage.sql.types import UtcDateTime
@@ -59,6 +58,9 @@ _FLAG = _BY_SEQ.values(cancel_requested=True)
 _DELETE_HISTORY = delete(task_history).where(task_history.c.task_id.in_(_IDS))
 _DELETE_ATTEMPTS = delete(task_attempts).where(task_attempts.c.task_id.in_(_IDS))
 _DELETE_TASKS = delete(tasks).where(tasks.c.seq.in_(_SEQS))
+
+if TYPE_CHECKING:  # psycopg is imported only where PostgreSQL is chosen
+    from evertask.storage.sql.direct_pool import DirectWork
 
 
 class BulkAction:
