@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evertask.storage.audit import AuditFilter
 from evertask.storage.sql.direct import quoted, utc_in
-from evertask.storage.sql.direct_pool import DirectWork
 from evertask.storage.sql.tables import HISTORY_TABLE, TASKS_TABLE
 from evertask.task import TaskStatus
+
+if TYPE_CHECKING:  # psycopg is imported only where PostgreSQL is chosen
+    from evertask.storage.sql.direct_pool import DirectWork
 
 _RETRYABLE = [TaskStatus.cancelled.value, TaskStatus.failed.value]
 
